@@ -1,0 +1,727 @@
+"""The plugin host: one pluggy ``PluginManager`` per botocore session, and ``install()``."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import inspect
+import logging
+import threading
+import types
+import warnings
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, final
+
+import boto3
+import botocore
+import botocore.session
+import pluggy
+from botocore.client import BaseClient
+
+from botoware import _loading
+from botoware.errors import BotowareWarning, PluginError
+from botoware.hooks import bridge, specs
+from botoware.hooks.markers import PROJECT_NAME
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from pluggy import HookCaller
+
+    from botoware.hooks.call import Call, Run
+
+logger = logging.getLogger("botoware")
+
+_SPEC_NAMES = frozenset(
+    name for name, value in vars(specs).items() if name.startswith("botoware_") and callable(value)
+)
+_LIFECYCLE_ORDER = (
+    "botoware_credential_providers",
+    "botoware_client_created",
+    "botoware_run_start",
+    *bridge.CALL_HOOKS,
+    "botoware_run_end",
+)
+_DECISION_HOOKS = frozenset(
+    {
+        "botoware_credential_providers",
+        "botoware_provide_client_params",
+        "botoware_before_call",
+        "botoware_choose_signer",
+        "botoware_before_send",
+        "botoware_needs_retry",
+    }
+)
+_CONFIG_ATTRS = frozenset({"botoware_scope", "botoware_name"})
+_PLACEMENTS = ("first", "last", "before:", "after:")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What :meth:`Installation.describe` and ``botoware plugins`` report about a plugin.
+
+    :ivar name: the name it is registered (and blocked) under.
+    :ivar source: ``"built-in"``, ``"passed in"``, or ``"<distribution> <version>"``.
+    :ivar hooks: the hooks it implements, in lifecycle order.
+    :ivar scope: the ``botoware_scope`` patterns it is limited to, or None for every call.
+    :ivar status: ``"active"``, ``"blocked"`` or ``"failed"``.
+    :ivar reason: why it is blocked or failed, else None.
+    """
+
+    name: str
+    source: str
+    hooks: tuple[str, ...] = ()
+    scope: tuple[str, ...] | None = None
+    status: str = "active"
+    reason: str | None = None
+
+
+# -------------------------------------------------------------------------------------------
+# Checking and isolating plugins
+# -------------------------------------------------------------------------------------------
+
+
+def _hook_attrs(plugin: object) -> list[str]:
+    return sorted(
+        name for name in dir(plugin) if name.startswith("botoware_") and name not in _CONFIG_ATTRS
+    )
+
+
+def _scope_of(name: str, plugin: object) -> tuple[str, ...] | None:
+    scope = getattr(plugin, "botoware_scope", None)
+    if scope is None:
+        return None
+    if isinstance(scope, str):
+        scope = (scope,)
+    patterns = tuple(scope)
+    for pattern in patterns:
+        service, _, operation = pattern.partition(".") if isinstance(pattern, str) else ("", "", "")
+        if (
+            not service
+            or not service.replace("-", "").isalnum()
+            or service != service.lower()
+            or ("." in pattern and not (operation == "*" or operation.isalnum()))
+        ):
+            raise PluginError(
+                f"plugin {name!r} has botoware_scope entry {pattern!r}; use 'service', "
+                "'service.*' or 'service.Operation' with botocore's hyphenized service id, "
+                "e.g. 's3.*' or 'lambda.GetPolicy'."
+            )
+    return patterns
+
+
+def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:
+    """Raise :class:`PluginError` for unknown hooks or non-callables; return the hooks."""
+    hooks = _hook_attrs(plugin)
+    for attr in hooks:
+        where = f"plugin {name!r} ({source})"
+        if attr not in _SPEC_NAMES:
+            close = _loading._suggest(attr, _SPEC_NAMES)
+            raise PluginError(
+                f"{where} defines {attr!r}, which is no botoware hook.{close} "
+                "Hook names are listed in botoware.hooks.specs."
+            )
+        if not callable(getattr(plugin, attr)):
+            raise PluginError(f"{where} has {attr!r}, but it is not callable.")
+    _scope_of(name, plugin)
+    return tuple(h for h in _LIFECYCLE_ORDER if h in hooks)
+
+
+class _Manager(pluggy.PluginManager):
+    """Accepts unmarked ``botoware_*`` functions as implementations, like pytest does."""
+
+    def __init__(self) -> None:
+        super().__init__(PROJECT_NAME)
+        self.add_hookspecs(specs)
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name in _SPEC_NAMES and inspect.isroutine(getattr(plugin, name)):
+            return {}
+        return opts
+
+
+def _isolate(function: Callable[..., Any], report: Callable[[str], None], hook: str) -> Any:
+    @functools.wraps(function)
+    def isolated(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except Exception:
+            report(hook)
+            return None
+
+    return isolated
+
+
+def _proxy(name: str, plugin: object, report: Callable[[str, str], None]) -> object:
+    """The object registered with pluggy: observer hooks wrapped so they cannot raise."""
+    proxy = types.SimpleNamespace()
+    for attr in _hook_attrs(plugin):
+        function = getattr(plugin, attr)
+        opts = getattr(function, f"{PROJECT_NAME}_impl", None) or {}
+        wraps_others = opts.get("wrapper") or opts.get("hookwrapper")
+        if attr not in _DECISION_HOOKS and not wraps_others:
+            function = _isolate(function, functools.partial(report, name), attr)
+        setattr(proxy, attr, function)
+    return proxy
+
+
+def _scope_matches(scope: tuple[str, ...] | None, service: str, operation: str) -> bool:
+    if scope is None:
+        return True
+    return any(p in (service, f"{service}.*", f"{service}.{operation}") for p in scope)
+
+
+# -------------------------------------------------------------------------------------------
+# The per-session host
+# -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Registered:
+    original: object
+    proxy: object
+    source: str
+    hooks: tuple[str, ...]
+    scope: tuple[str, ...] | None
+    providers: list[str]
+
+
+@final
+class _SessionHost:
+    """Everything botoware registered on one botocore session and its clients."""
+
+    def __init__(self, session: botocore.session.Session) -> None:
+        self._session_ref = weakref.ref(session)
+        self._pm = _Manager()
+        self._lock = threading.RLock()
+        self._plugins: dict[str, _Registered] = {}
+        self._clients: weakref.WeakSet[BaseClient] = weakref.WeakSet()
+        self._handlers: dict[str, tuple[str, bridge.Handler]] = {}
+        self._callers: dict[tuple[str, str, str], HookCaller | None] = {}
+        self._covers: dict[tuple[str, str], bool] = {}
+        self._retry_owner = False
+        self._retry_handlers: weakref.WeakKeyDictionary[object, bridge.Handler] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._prepared: weakref.WeakSet[BaseClient] = weakref.WeakSet()
+        self._reported: set[tuple[str, str]] = set()
+        self._attached = False
+        self._prefix = f"botoware-{id(self):x}"
+        self._hook_handlers = {hook: bridge.make_handler(self, hook) for hook in bridge.CALL_HOOKS}
+        self._hook_handlers[bridge.RETRY_HOOK] = bridge.make_retry_handler(self)
+        self._page_iterator_cls = bridge.make_page_iterator_class(self)
+        self._class_handler = bridge.make_client_class_handler(
+            bridge.make_client_mixin(self._adopt_new)
+        )
+
+    # ---- what the bridge asks, on every call ------------------------------------------
+
+    def caller(self, hook: str, service: str, operation: str) -> HookCaller | None:
+        key = (hook, service, operation)
+        try:
+            return self._callers[key]
+        except KeyError:
+            pass
+        with self._lock:
+            hook_caller: HookCaller = getattr(self._pm.hook, hook)
+            impls = hook_caller.get_hookimpls()
+            outside = [
+                impl.plugin
+                for impl in impls
+                if not _scope_matches(self._plugins[impl.plugin_name].scope, service, operation)
+            ]
+            found: HookCaller | None
+            if len(outside) == len(impls):
+                found = None
+            elif not outside:
+                found = hook_caller
+            else:
+                found = self._pm.subset_hook_caller(hook, outside)
+            self._callers[key] = found
+            return found
+
+    def covers(self, service: str, operation: str) -> bool:
+        key = (service, operation)
+        try:
+            return self._covers[key]
+        except KeyError:
+            pass
+        found = any(
+            self.caller(hook, service, operation) is not None
+            for hook in (*bridge.CALL_HOOKS, "botoware_run_start", "botoware_run_end")
+        )
+        self._covers[key] = found
+        return found
+
+    def retry_fallback(self, endpoint: object) -> bridge.Handler | None:
+        return self._retry_handlers.get(endpoint)
+
+    def prepare(self, client: BaseClient) -> None:
+        """First call of a covered client: botocore has finished setting it up by now."""
+        with self._lock:
+            self._prepared.add(client)
+            if self._retry_owner:
+                self._take_retries(client)
+
+    def end_with_error(self, call: Call, exception: BaseException) -> None:
+        caller = self.caller("botoware_after_call_error", call.service, call.operation)
+        if caller is not None:
+            caller(call=call, exception=exception, context=call._context)
+
+    def run_start(self, run: Run) -> None:
+        caller = self.caller("botoware_run_start", run.service, run.operation)
+        if caller is not None:
+            caller(run=run)
+
+    def run_end(self, run: Run, exception: BaseException | None) -> None:
+        caller = self.caller("botoware_run_end", run.service, run.operation)
+        if caller is not None:
+            caller(run=run, exception=exception)
+
+    def report(self, plugin: str, hook: str) -> None:
+        """Log an observer hook's exception: loudly the first time, then at debug level."""
+        key = (plugin, hook)
+        level = logging.DEBUG if key in self._reported else logging.ERROR
+        self._reported.add(key)
+        logger.log(
+            level,
+            "botoware plugin %r raised in %s; the AWS call continues without it",
+            plugin,
+            hook,
+            exc_info=True,
+        )
+
+    # ---- plugins --------------------------------------------------------------------
+
+    @property
+    def session(self) -> botocore.session.Session | None:
+        return self._session_ref()
+
+    def names(self) -> list[str]:
+        return list(self._plugins)
+
+    def info(self, name: str) -> PluginInfo:
+        reg = self._plugins[name]
+        return PluginInfo(name, reg.source, reg.hooks, reg.scope)
+
+    def add(self, loaded: Iterable[tuple[str, str, object]], scan: bool = True) -> list[str]:
+        """Register plugins not registered yet; return the names this call added."""
+        added: list[str] = []
+        with self._lock:
+            originals = [reg.original for reg in self._plugins.values()]
+            for name, source, plugin in loaded:
+                if name in self._plugins or any(plugin is o for o in originals):
+                    continue
+                hooks = check_plugin(name, source, plugin)
+                proxy = _proxy(name, plugin, self.report)
+                try:
+                    self._pm.register(proxy, name=name)
+                except pluggy.PluginValidationError as exc:
+                    raise PluginError(f"plugin {name!r} ({source}): {exc}") from None
+                self._plugins[name] = _Registered(
+                    plugin, proxy, source, hooks, _scope_of(name, plugin), []
+                )
+                added.append(name)
+            if not added:
+                return added
+            try:
+                self._insert_providers(added)
+            except BaseException:
+                self.remove(added)
+                raise
+            self._changed()
+            if not self._attached:
+                self._attach(scan)
+            elif self._caller_for_plugins("botoware_client_created", added) is not None:
+                for client in list(self._clients):
+                    self._client_created(client, added)
+        return added
+
+    def remove(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for name in names:
+                reg = self._plugins.pop(name, None)
+                if reg is None:
+                    continue
+                self._pm.unregister(name=name)
+                self._remove_providers(reg)
+            self._changed()
+            if not self._plugins and self._attached:
+                self._detach()
+
+    def _caller_for_plugins(self, hook: str, names: list[str]) -> HookCaller | None:
+        hook_caller: HookCaller = getattr(self._pm.hook, hook)
+        impls = hook_caller.get_hookimpls()
+        others = [i.plugin for i in impls if i.plugin_name not in names]
+        if len(others) == len(impls):
+            return None
+        return self._pm.subset_hook_caller(hook, others) if others else hook_caller
+
+    def _changed(self) -> None:
+        """Plugins changed: forget cached callers, re-sync handlers on every emitter."""
+        self._callers = {}
+        self._covers = {}
+        if self._attached:
+            self._sync_handlers()
+
+    # ---- botocore handlers ------------------------------------------------------------
+
+    def _wanted_handlers(self) -> dict[str, tuple[str, bridge.Handler]]:
+        wanted: dict[str, tuple[str, bridge.Handler]] = {}
+        terminal_impls = [
+            impl
+            for hook in bridge.TERMINAL_HOOKS
+            for impl in getattr(self._pm.hook, hook).get_hookimpls()
+        ]
+        for hook in bridge.CALL_HOOKS:
+            if hook in bridge.TERMINAL_HOOKS:
+                # Both terminal handlers or none: after-call marks the call ended so that
+                # an error raised afterwards (ClientError) is not a second ending.
+                impls = terminal_impls
+            else:
+                impls = getattr(self._pm.hook, hook).get_hookimpls()
+            if not impls:
+                continue
+            scopes = [self._plugins[impl.plugin_name].scope for impl in impls]
+            patterns: set[str | None]
+            if any(scope is None for scope in scopes):
+                patterns = {None}
+            else:
+                suffixes = {bridge.scope_event_suffix(p) for scope in scopes for p in scope or ()}
+                patterns = {s for s in suffixes if s.split(".")[0] == s or s.split(".")[0] not in suffixes}
+            for pattern in patterns:
+                event = bridge.event_name(hook, pattern)
+                wanted[f"{self._prefix}-{event}"] = (event, self._hook_handlers[hook])
+        return wanted
+
+    def _emitters(self) -> list[Any]:
+        session = self.session
+        emitters = [] if session is None else [session.get_component("event_emitter")]
+        return emitters + [client.meta.events for client in list(self._clients)]
+
+    def _sync_handlers(self) -> None:
+        wanted = self._wanted_handlers()
+        stale = {uid: ev for uid, (ev, _) in self._handlers.items() if wanted.get(uid) is None}
+        fresh = {uid: pair for uid, pair in wanted.items() if uid not in self._handlers}
+        for emitter in self._emitters():
+            for uid, event in stale.items():
+                bridge.unregister(emitter, event, uid)
+            for uid, (event, handler) in fresh.items():
+                bridge.register(emitter, event, handler, uid)
+        self._handlers = wanted
+        retry_owner = bool(self._pm.hook.botoware_needs_retry.get_hookimpls())
+        if retry_owner != self._retry_owner:
+            self._retry_owner = retry_owner
+            for client in list(self._prepared):
+                if retry_owner:
+                    self._take_retries(client)
+                else:
+                    self._give_back_retries(client)
+
+    def _take_retries(self, client: BaseClient) -> None:
+        endpoint = client._endpoint
+        if endpoint not in self._retry_handlers:
+            handler = bridge.take_retry_handler(client)
+            if handler is not None:
+                self._retry_handlers[endpoint] = handler
+
+    def _give_back_retries(self, client: BaseClient) -> None:
+        handler = self._retry_handlers.pop(client._endpoint, None)
+        if handler is not None:
+            bridge.give_back_retry_handler(client, handler)
+
+    # ---- clients --------------------------------------------------------------------
+
+    def _attach(self, scan: bool) -> None:
+        session = self.session
+        if session is None:
+            return
+        self._attached = True
+        emitter = session.get_component("event_emitter")
+        bridge.register(
+            emitter, bridge.CLIENT_CLASS_EVENT, self._class_handler, f"{self._prefix}-class"
+        )
+        self._sync_handlers()
+        if scan:
+            for client in _clients_of(session):
+                self._adopt(client)
+
+    def _detach(self) -> None:
+        self._attached = False
+        for emitter in self._emitters():
+            for uid, (event, _) in self._handlers.items():
+                bridge.unregister(emitter, event, uid)
+            # Clients copied the session's emitter, class handler included.
+            bridge.unregister(emitter, bridge.CLIENT_CLASS_EVENT, f"{self._prefix}-class")
+        for client in list(self._clients):
+            self._give_back_retries(client)
+            bridge.uncover(client)
+        self._handlers = {}
+        self._retry_owner = False
+        self._clients = weakref.WeakSet()
+        self._prepared = weakref.WeakSet()
+
+    def _adopt_new(self, client: BaseClient) -> None:
+        if self._attached:
+            with self._lock:
+                self._adopt(client)
+
+    def _adopt(self, client: BaseClient) -> None:
+        if client in self._clients or bridge.is_covered(client):
+            return
+        self._clients.add(client)
+        for uid, (event, handler) in self._handlers.items():
+            bridge.register(client.meta.events, event, handler, uid)
+        bridge.cover(self, client, self._page_iterator_cls)
+        self._client_created(client, None)
+
+    def _client_created(self, client: BaseClient, names: list[str] | None) -> None:
+        if names is None:
+            caller: HookCaller | None = self._pm.hook.botoware_client_created
+        else:
+            caller = self._caller_for_plugins("botoware_client_created", names)
+        if caller is not None:
+            caller(client=client)
+
+    def clients(self) -> list[BaseClient]:
+        return list(self._clients)
+
+    # ---- credentials ----------------------------------------------------------------
+
+    def _insert_providers(self, names: list[str]) -> None:
+        session = self.session
+        impls = self._pm.hook.botoware_credential_providers.get_hookimpls()
+        impls = [impl for impl in impls if impl.plugin_name in names]
+        if session is None or not impls:
+            return
+        resolver = session.get_component("credential_provider")
+        for impl in impls:
+            reg = self._plugins[impl.plugin_name]
+            offered = impl.function(*[{"session": session}[a] for a in impl.argnames]) or ()
+            for provider, placement in offered:
+                _place_provider(resolver, provider, placement, impl.plugin_name)
+                reg.providers.append(provider.METHOD)
+        # Credentials resolved from the old chain are dropped; the next client uses the new one.
+        session._credentials = None
+
+    def _remove_providers(self, reg: _Registered) -> None:
+        session = self.session
+        if session is None or not reg.providers:
+            return
+        resolver = session.get_component("credential_provider")
+        for method in reg.providers:
+            resolver.remove(method)
+        session._credentials = None
+
+
+def _place_provider(resolver: Any, provider: Any, placement: str, plugin: str) -> None:
+    names = [p.METHOD for p in resolver.providers]
+    if not getattr(provider, "METHOD", None) or provider.METHOD in names:
+        raise PluginError(
+            f"plugin {plugin!r} offered credential provider {provider!r} whose METHOD "
+            f"{getattr(provider, 'METHOD', None)!r} is missing or already in the chain {names}."
+        )
+    kind, _, anchor = placement.partition(":")
+    if placement == "first":
+        resolver.providers.insert(0, provider)
+    elif placement == "last":
+        resolver.providers.append(provider)
+    elif kind in ("before", "after") and anchor in names:
+        (resolver.insert_before if kind == "before" else resolver.insert_after)(anchor, provider)
+    else:
+        raise PluginError(
+            f"plugin {plugin!r} placed a credential provider at {placement!r}; use 'first', "
+            f"'last', 'before:NAME' or 'after:NAME' with NAME one of {names}."
+        )
+
+
+def _clients_of(session: botocore.session.Session) -> list[BaseClient]:
+    """Clients the session created before install(): botocore keeps no list, so ask gc."""
+    try:
+        loader = session.get_component("data_loader")
+    except Exception:  # pragma: no cover - a session without loader has no clients
+        return []
+    return [
+        obj
+        for obj in gc.get_objects()
+        if isinstance(obj, BaseClient) and getattr(obj, "_loader", None) is loader
+    ]
+
+
+_HOSTS: weakref.WeakKeyDictionary[botocore.session.Session, _SessionHost] = (
+    weakref.WeakKeyDictionary()
+)
+_HOSTS_LOCK = threading.Lock()
+
+
+def _host_for(session: botocore.session.Session) -> _SessionHost:
+    with _HOSTS_LOCK:
+        host = _HOSTS.get(session)
+        if host is None:
+            host = _HOSTS[session] = _SessionHost(session)
+        return host
+
+
+def _botocore_session(session: object) -> botocore.session.Session:
+    if isinstance(session, boto3.Session):
+        return session._session
+    if isinstance(session, botocore.session.Session):
+        return session
+    raise TypeError(
+        f"botoware.install() takes a boto3.Session, a botocore.session.Session or None, "
+        f"not {type(session).__name__}."
+    )
+
+
+# -------------------------------------------------------------------------------------------
+# install() and Installation
+# -------------------------------------------------------------------------------------------
+
+
+@final
+class Installation:
+    """What one :func:`install` call registered; :meth:`uninstall` takes exactly that away.
+
+    Also a context manager: ``with botoware.install(session, plugins=[p]): ...``.
+    """
+
+    def __init__(
+        self,
+        loaded: list[tuple[str, str, object]],
+        skipped: list[PluginInfo],
+    ) -> None:
+        self._loaded = loaded
+        self._skipped = skipped
+        self._entries: list[tuple[weakref.ref[_SessionHost], list[str]]] = []
+        self._initializer: Callable[[botocore.session.Session], None] | None = None
+        self._lock = threading.Lock()
+        self._active = True
+
+    def _install_into(self, session: botocore.session.Session, scan: bool = True) -> None:
+        host = _host_for(session)
+        names = host.add(self._loaded, scan=scan)
+        with self._lock:
+            self._entries.append((weakref.ref(host), names))
+
+    @property
+    def plugins(self) -> list[str]:
+        """Names of the plugins this installation registered (or asked for, if present)."""
+        return [name for name, _, _ in self._loaded]
+
+    def describe(self) -> list[PluginInfo]:
+        """Per plugin: name, source, hooks in lifecycle order, scope, status.
+
+        Active plugins come in the order pluggy calls them (last registered first, unless
+        ``tryfirst``/``trylast`` say otherwise), then blocked and failed ones.
+        """
+        infos = [
+            PluginInfo(name, source, check_plugin(name, source, plugin), _scope_of(name, plugin))
+            for name, source, plugin in reversed(self._loaded)
+        ]
+        return infos + self._skipped
+
+    def uninstall(self) -> None:
+        """Remove every plugin and handler this installation added; idempotent."""
+        with self._lock:
+            if not self._active:
+                return
+            self._active = False
+            entries, self._entries = self._entries, []
+            if self._initializer is not None:
+                botocore.unregister_initializer(self._initializer)
+                self._initializer = None
+        for host_ref, names in entries:
+            host = host_ref()
+            if host is not None:
+                host.remove(names)
+
+    def __enter__(self) -> Installation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.uninstall()
+
+    def __repr__(self) -> str:
+        state = "active" if self._active else "uninstalled"
+        return f"<botoware.Installation {state} plugins={self.plugins}>"
+
+
+def _load(plugins: Iterable[object], autoload: bool) -> tuple[list[tuple[str, str, object]], list[PluginInfo]]:
+    active, blocked = _loading.candidates(plugins, autoload)
+    loaded: list[tuple[str, str, object]] = []
+    skipped = [PluginInfo(c.name, c.source, status="blocked", reason=why) for c, why in blocked]
+    for cand in active:
+        try:
+            plugin = cand.load()
+            check_plugin(cand.name, cand.source, plugin)
+        except Exception as exc:
+            if cand.entry_point is None:
+                raise
+            reason = f"{type(exc).__name__}: {exc}"
+            warnings.warn(
+                f"botoware skipped plugin {cand.name!r} from {cand.source} "
+                f"(entry point {cand.entry_point.value!r}): {reason}",
+                BotowareWarning,
+                stacklevel=3,
+            )
+            skipped.append(PluginInfo(cand.name, cand.source, status="failed", reason=reason))
+            continue
+        loaded.append((cand.name, cand.source, plugin))
+    return loaded, skipped
+
+
+def install(
+    session: boto3.Session | botocore.session.Session | None = None,
+    *,
+    plugins: Iterable[object] = (),
+    autoload: bool = True,
+) -> Installation:
+    """Install botoware plugins on a session and every client it has or will create.
+
+    :param session: a ``boto3.Session`` or ``botocore.session.Session``; None installs
+        process-wide: into boto3's default session (created if needed) and every session
+        created afterwards.
+    :param plugins: plugin objects (modules, classes, instances with ``botoware_*`` hook
+        implementations) and/or names of built-in plugins.
+    :param autoload: also load the default built-in plugins and the ``botoware`` entry
+        points (``BOTOWARE_DISABLE_PLUGIN_AUTOLOAD=1`` turns this off).
+    :raises PluginError: a plugin with an unknown hook, a bad argument name or scope.
+    :raises ConfigurationError: a bad environment variable.
+    """
+    loaded, skipped = _load(plugins, autoload)
+    installation = Installation(loaded, skipped)
+    if session is not None:
+        installation._install_into(_botocore_session(session))
+        return installation
+
+    def initializer(new_session: botocore.session.Session) -> None:
+        installation._install_into(new_session, scan=False)
+
+    installation._initializer = initializer
+    botocore.register_initializer(initializer)
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    else:
+        installation._install_into(boto3.DEFAULT_SESSION._session)
+    return installation
+
+
+class Session(boto3.Session):
+    """A ``boto3.Session`` that can install botoware on itself::
+
+        session = botoware.Session(region_name="eu-west-1")
+        with session.install("policies"):
+            ...
+    """
+
+    def install(self, *plugins: object, autoload: bool = True) -> Installation:
+        """Same as ``botoware.install(self, plugins=plugins, autoload=autoload)``."""
+        return install(self, plugins=plugins, autoload=autoload)
