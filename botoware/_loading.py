@@ -12,16 +12,12 @@ from importlib import metadata
 from typing import Any
 
 from botoware.errors import ConfigurationError, PluginError
+from botoware.plugins import BUILTINS, DEFAULT_BUILTINS
 
 ENTRY_POINT_GROUP = "botoware"
 DISABLE_ENV = "BOTOWARE_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "BOTOWARE_DISABLE_PLUGIN_AUTOLOAD"
 
-BUILTINS: dict[str, str] = {}
-"""Built-in plugin name -> ``module:factory`` (a callable returning the plugin)."""
-
-DEFAULT_BUILTINS: tuple[str, ...] = ()
-"""Built-in plugins ``install()`` loads when ``autoload`` is true."""
 
 
 @dataclass(frozen=True)

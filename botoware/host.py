@@ -123,10 +123,28 @@ def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:
                 f"{where} defines {attr!r}, which is no botoware hook.{close} "
                 "Hook names are listed in botoware.hooks.specs."
             )
-        if not callable(getattr(plugin, attr)):
+        function = getattr(plugin, attr)
+        if not callable(function):
             raise PluginError(f"{where} has {attr!r}, but it is not callable.")
+        wanted = _argnames(function)
+        offered = _argnames(getattr(specs, attr))
+        unknown = [arg for arg in wanted if arg not in offered]
+        if unknown:
+            raise PluginError(
+                f"{where}: {attr} asks for {', '.join(unknown)}, which the hook does not pass. "
+                f"It passes: {', '.join(offered)}."
+            )
     _scope_of(name, plugin)
     return tuple(h for h in _LIFECYCLE_ORDER if h in hooks)
+
+
+def _argnames(function: Callable[..., Any]) -> list[str]:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature ask for nothing we know
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in parameters if p.kind in kinds and p.default is p.empty]
 
 
 class _Manager(pluggy.PluginManager):
