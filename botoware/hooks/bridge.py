@@ -39,16 +39,18 @@ EVENTS: dict[str, tuple[str, int]] = {
     "botoware_provide_client_params": ("provide-client-params", _IN_CONTEXT),
     "botoware_before_parameter_build": ("before-parameter-build", _IN_CONTEXT),
     "botoware_before_call": ("before-call", _IN_CONTEXT),
-    "botoware_request_created": ("request-created", _IN_REQUEST),
+    # botocore signs inside request-created (its signer handler runs before ours), so
+    # choose-signer and before-sign come first.
     "botoware_choose_signer": ("choose-signer", _IN_CONTEXT),
     "botoware_before_sign": ("before-sign", _IN_REQUEST),
+    "botoware_request_created": ("request-created", _IN_REQUEST),
     "botoware_before_send": ("before-send", _IN_REQUEST),
     "botoware_response_received": ("response-received", _IN_CONTEXT),
     "botoware_needs_retry": ("needs-retry", _IN_REQUEST_DICT),
     "botoware_after_call": ("after-call", _IN_CONTEXT),
     "botoware_after_call_error": ("after-call-error", _IN_CONTEXT),
 }
-"""Hook name -> (botocore event prefix, where its context lives), in lifecycle order."""
+"""Hook name -> (botocore event prefix, where its context lives), in the order they run."""
 
 CALL_HOOKS = tuple(EVENTS)
 TERMINAL_HOOKS = ("botoware_after_call", "botoware_after_call_error")

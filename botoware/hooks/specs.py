@@ -147,15 +147,6 @@ def botoware_before_call(
 # -------------------------------------------------------------------------------------------
 
 
-@hookspec
-def botoware_request_created(call: Call, request: AWSRequest, operation_name: str) -> None:
-    """An HTTP request for attempt ``call.attempt`` was built.
-
-    botocore event ``request-created``; once per attempt (``call.attempt`` is already
-    incremented). Observer hook; headers added here are **not** signed (SigV4 runs after).
-    """
-
-
 @hookspec(firstresult=True)
 def botoware_choose_signer(
     call: Call,
@@ -188,6 +179,16 @@ def botoware_before_sign(
     botocore event ``before-sign``; once per attempt (also presigned URLs). Observer
     hook; it may mutate ``request``, and headers added here **are** signed (and for a
     presigned URL they would end up in the URL: check ``call.presigned``).
+    """
+
+
+@hookspec
+def botoware_request_created(call: Call, request: AWSRequest, operation_name: str) -> None:
+    """The HTTP request of attempt ``call.attempt`` is built and signed.
+
+    botocore event ``request-created``; once per attempt, after ``botoware_before_sign``
+    (botocore signs inside this event, before botoware's handler runs). Observer hook;
+    headers added here are sent but **not** signed.
     """
 
 
