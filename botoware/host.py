@@ -409,7 +409,9 @@ class _SessionHost:
                 patterns = {None}
             else:
                 suffixes = {bridge.scope_event_suffix(p) for scope in scopes for p in scope or ()}
-                patterns = {s for s in suffixes if s.split(".")[0] == s or s.split(".")[0] not in suffixes}
+                patterns = {
+                    s for s in suffixes if s.split(".")[0] == s or s.split(".")[0] not in suffixes
+                }
             for pattern in patterns:
                 event = bridge.event_name(hook, pattern)
                 wanted[f"{self._prefix}-{event}"] = (event, self._hook_handlers[hook])
@@ -439,14 +441,14 @@ class _SessionHost:
                 else:
                     self._give_back_retries(client)
 
-    def _take_retries(self, client: BaseClient) -> None:
+    def _take_retries(self, client: Any) -> None:
         endpoint = client._endpoint
         if endpoint not in self._retry_handlers:
             handler = bridge.take_retry_handler(client)
             if handler is not None:
                 self._retry_handlers[endpoint] = handler
 
-    def _give_back_retries(self, client: BaseClient) -> None:
+    def _give_back_retries(self, client: Any) -> None:
         handler = self._retry_handlers.pop(client._endpoint, None)
         if handler is not None:
             bridge.give_back_retry_handler(client, handler)
@@ -518,12 +520,11 @@ class _SessionHost:
         resolver = session.get_component("credential_provider")
         for impl in impls:
             reg = self._plugins[impl.plugin_name]
-            offered = impl.function(*[{"session": session}[a] for a in impl.argnames]) or ()
-            for provider, placement in offered:
+            offered: Any = impl.function(*[{"session": session}[a] for a in impl.argnames])
+            for provider, placement in offered or ():
                 _place_provider(resolver, provider, placement, impl.plugin_name)
                 reg.providers.append(provider.METHOD)
-        # Credentials resolved from the old chain are dropped; the next client uses the new one.
-        session._credentials = None
+        _forget_credentials(session)
 
     def _remove_providers(self, reg: _Registered) -> None:
         session = self.session
@@ -532,7 +533,12 @@ class _SessionHost:
         resolver = session.get_component("credential_provider")
         for method in reg.providers:
             resolver.remove(method)
-        session._credentials = None
+        _forget_credentials(session)
+
+
+def _forget_credentials(session: Any) -> None:
+    """Drop credentials resolved from the old chain; the next client resolves from the new one."""
+    session._credentials = None
 
 
 def _place_provider(resolver: Any, provider: Any, placement: str, plugin: str) -> None:
@@ -672,7 +678,9 @@ class Installation:
         return f"<botoware.Installation {state} plugins={self.plugins}>"
 
 
-def _load(plugins: Iterable[object], autoload: bool) -> tuple[list[tuple[str, str, object]], list[PluginInfo]]:
+def _load(
+    plugins: Iterable[object], autoload: bool
+) -> tuple[list[tuple[str, str, object]], list[PluginInfo]]:
     active, blocked = _loading.candidates(plugins, autoload)
     loaded: list[tuple[str, str, object]] = []
     skipped = [PluginInfo(c.name, c.source, status="blocked", reason=why) for c, why in blocked]
@@ -735,9 +743,9 @@ def install(
 class Session(boto3.Session):
     """A ``boto3.Session`` that can install botoware on itself::
 
-        session = botoware.Session(region_name="eu-west-1")
-        with session.install("policies"):
-            ...
+    session = botoware.Session(region_name="eu-west-1")
+    with session.install("policies"):
+        ...
     """
 
     def install(self, *plugins: object, autoload: bool = True) -> Installation:

@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from botoware.testing import Recorder
 
 import botoware
 from botoware.hooks import bridge
-from botoware.testing import Recorder
 
 
 class Counter:
@@ -131,7 +131,7 @@ def test_botocore_session_can_be_installed_into(moto_url: str) -> None:
 
 def test_install_rejects_what_is_not_a_session() -> None:
     """A wrong session argument fails with a message naming what is accepted."""
-    with pytest.raises(TypeError, match="boto3.Session"):
+    with pytest.raises(TypeError, match=r"boto3\.Session"):
         botoware.install("us-east-1", autoload=False)  # type: ignore[arg-type]
 
 

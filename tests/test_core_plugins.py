@@ -91,7 +91,7 @@ def test_non_callable_hook_is_reported(session: Any) -> None:
 
 def test_unknown_builtin_name_is_reported_with_a_suggestion(session: Any) -> None:
     """install(plugins=['tracin']) names the typo and the nearest built-in."""
-    with pytest.raises(botoware.PluginError, match="'tracin'.*'tracing'"):
+    with pytest.raises(botoware.PluginError, match=r"'tracin'.*'tracing'"):
         botoware.install(session, plugins=["tracin"], autoload=False)
 
 
@@ -189,7 +189,7 @@ def test_env_var_with_unknown_name_fails_clearly(
 ) -> None:
     """An unknown name in BOTOWARE_DISABLE_PLUGINS is a configuration error with a hint."""
     monkeypatch.setenv("BOTOWARE_DISABLE_PLUGINS", "metrix")
-    with pytest.raises(botoware.ConfigurationError, match="'metrix'.*'metrics'"):
+    with pytest.raises(botoware.ConfigurationError, match=r"'metrix'.*'metrics'"):
         botoware.install(session, autoload=False)
 
 
@@ -363,7 +363,7 @@ def test_bad_credential_placement_is_reported(session: Any) -> None:
             provider.METHOD = "bad"
             return [(provider, "before:nope")]
 
-    with pytest.raises(botoware.PluginError, match="'bad-placement'.*before:nope.*env"):
+    with pytest.raises(botoware.PluginError, match=r"'bad-placement'.*before:nope.*env"):
         botoware.install(session, plugins=[Bad()], autoload=False)
 
 

@@ -232,7 +232,7 @@ def service_of(client: BaseClient) -> tuple[str, str]:
     return service_id.hyphenize(), str(service_id)
 
 
-def cover(host: Dispatcher, client: BaseClient, page_iterator_cls: type[PageIterator]) -> None:
+def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
     """Route a client's API calls, paginators and waiters through botoware.
 
     Sets instance attributes only, so :func:`uncover` restores the class's own methods.
@@ -277,7 +277,7 @@ def cover(host: Dispatcher, client: BaseClient, page_iterator_cls: type[PageIter
         return paginator
 
     def get_waiter(waiter_name: str) -> Any:
-        waiter = original_get_waiter(waiter_name)
+        waiter: Any = original_get_waiter(waiter_name)
         original_wait = waiter.wait
 
         def wait(**kwargs: Any) -> None:
@@ -306,23 +306,25 @@ def cover(host: Dispatcher, client: BaseClient, page_iterator_cls: type[PageIter
     attrs["get_waiter"] = get_waiter
 
 
-def uncover(client: BaseClient) -> None:
+def uncover(client: Any) -> None:
     """Undo :func:`cover`: the client's class methods answer again."""
     for name in _COVER_ATTRS:
         client.__dict__.pop(name, None)
 
 
-def is_covered(client: BaseClient) -> bool:
+def is_covered(client: Any) -> bool:
     return "_make_api_call" in client.__dict__
 
 
-def make_page_iterator_class(host: Dispatcher) -> type[PageIterator]:
+def make_page_iterator_class(host: Dispatcher) -> type[Any]:
     """A PageIterator whose iteration is one :class:`Run` (calls see ``call.run``)."""
     host_ref = weakref.ref(host)
 
-    class CoveredPageIterator(PageIterator):  # type: ignore[misc]
+    base: Any = PageIterator
+
+    class CoveredPageIterator(base):  # type: ignore[misc]
         def __iter__(self) -> Iterator[Any]:
-            inner = PageIterator.__iter__(self)
+            inner = base.__iter__(self)
             owner = host_ref()
             if owner is None:
                 yield from inner

@@ -74,15 +74,15 @@ class Run:
     """
 
     __slots__ = (
+        "calls",
         "kind",
+        "operation",
+        "region",
         "service",
         "service_id",
-        "operation",
-        "waiter_name",
-        "region",
-        "calls",
         "started",
         "stash",
+        "waiter_name",
     )
 
     def __init__(
@@ -128,17 +128,17 @@ class Call:
     """
 
     __slots__ = (
-        "service",
-        "service_id",
-        "operation",
-        "region",
-        "params",
-        "started",
-        "run",
-        "presigned",
-        "stash",
         "_context",
         "_ended",
+        "operation",
+        "params",
+        "presigned",
+        "region",
+        "run",
+        "service",
+        "service_id",
+        "started",
+        "stash",
     )
 
     def __init__(
@@ -168,7 +168,7 @@ class Call:
         """The current HTTP attempt, 1-based; 0 before the first request is created."""
         context = self._context
         retries = context.get("retries") if context is not None else None
-        return retries["attempt"] if retries else 0  # type: ignore[no-any-return]
+        return int(retries["attempt"]) if retries else 0
 
     @property
     def paginated(self) -> bool:
