@@ -19,7 +19,6 @@ DISABLE_ENV = "BOTOWARE_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "BOTOWARE_DISABLE_PLUGIN_AUTOLOAD"
 
 
-
 @dataclass(frozen=True)
 class Candidate:
     """A plugin ``install()`` would register: its name, how to get it, where it is from."""
