@@ -272,3 +272,35 @@ def test_presigned_url_runs_only_request_shaping_hooks(session: Any, client: Any
     assert "X-Amz-Signature=" in url
     assert flags == [True]
     assert not {"before_send", "after_call", "after_call_error"} & set(hooks)
+
+
+def test_every_hook_receives_every_documented_argument(session: Any, client: Any) -> None:
+    """Implementations asking for all of a hook's documented arguments get them all."""
+    import inspect
+
+    from botoware.hooks import specs
+
+    received: dict[str, set[str]] = {}
+    namespace: dict[str, Any] = {"received": received}
+    source = ["class AllArguments:", "    botoware_name = 'all-arguments'"]
+    for name in dir(specs):
+        if not name.startswith("botoware_") or name == "botoware_credential_providers":
+            continue
+        arguments = list(inspect.signature(getattr(specs, name)).parameters)
+        pairs = ", ".join(f"({a!r}, {a})" for a in arguments)
+        source += [
+            f"    def {name}(self, {', '.join(arguments)}):",
+            f"        received[{name!r}] = {{a for a, v in [{pairs}] if v is not None}}",
+        ]
+    exec("\n".join(source), namespace)
+    s3 = client("s3")
+    with botoware.install(session, plugins=[namespace["AllArguments"]()], autoload=False):
+        s3.create_bucket(Bucket="all-arguments")
+        list(s3.get_paginator("list_objects_v2").paginate(Bucket="all-arguments"))
+        with pytest.raises(botocore.exceptions.ParamValidationError):
+            s3.put_object(Bucket="all-arguments")
+    optional = {"exception", "caught_exception", "response_dict", "context"}
+    for name, arguments in received.items():
+        expected = set(inspect.signature(getattr(specs, name)).parameters) - optional
+        assert expected <= arguments, (name, expected - arguments)
+    assert len(received) == 14  # every hook but credential_providers (install-time)
