@@ -220,7 +220,8 @@ class _SessionHost:
         self._handlers: dict[str, tuple[str, bridge.Handler]] = {}
         self._callers: dict[tuple[str, str, str], HookCaller | None] = {}
         self._covers: dict[tuple[str, str], bool] = {}
-        self._retry_owner = False
+        # Services whose botocore retry handler botoware holds (None: every service).
+        self._retry_services: frozenset[str] | None = frozenset()
         self._retry_handlers: weakref.WeakKeyDictionary[object, bridge.Handler] = (
             weakref.WeakKeyDictionary()
         )
@@ -281,8 +282,7 @@ class _SessionHost:
         """First call of a covered client: botocore has finished setting it up by now."""
         with self._lock:
             self._prepared.add(client)
-            if self._retry_owner:
-                self._take_retries(client)
+            self._place_retries(client)
 
     def end_with_error(self, call: Call, exception: BaseException) -> None:
         caller = self.caller("botoware_after_call_error", call.service, call.operation)
@@ -405,7 +405,9 @@ class _SessionHost:
                 continue
             scopes = [self._plugins[impl.plugin_name].scope for impl in impls]
             patterns: set[str | None]
-            if any(scope is None for scope in scopes):
+            if hook == bridge.RETRY_HOOK or any(scope is None for scope in scopes):
+                # The retry handler replaces botocore's for every operation of a service,
+                # so it listens to all of them and falls back to botocore's outside scope.
                 patterns = {None}
             else:
                 suffixes = {bridge.scope_event_suffix(p) for scope in scopes for p in scope or ()}
@@ -432,14 +434,24 @@ class _SessionHost:
             for uid, (event, handler) in fresh.items():
                 bridge.register(emitter, event, handler, uid)
         self._handlers = wanted
-        retry_owner = bool(self._pm.hook.botoware_needs_retry.get_hookimpls())
-        if retry_owner != self._retry_owner:
-            self._retry_owner = retry_owner
-            for client in list(self._prepared):
-                if retry_owner:
-                    self._take_retries(client)
-                else:
-                    self._give_back_retries(client)
+        impls = self._pm.hook.botoware_needs_retry.get_hookimpls()
+        scopes = [self._plugins[impl.plugin_name].scope for impl in impls]
+        if any(scope is None for scope in scopes):
+            self._retry_services = None
+        else:
+            self._retry_services = frozenset(
+                pattern.split(".")[0] for scope in scopes for pattern in scope or ()
+            )
+        for client in list(self._prepared):
+            self._place_retries(client)
+
+    def _place_retries(self, client: Any) -> None:
+        """botocore's retry handler is botoware's to call for services a needs_retry plugin covers."""
+        services = self._retry_services
+        if services is None or bridge.service_of(client)[0] in services:
+            self._take_retries(client)
+        else:
+            self._give_back_retries(client)
 
     def _take_retries(self, client: Any) -> None:
         endpoint = client._endpoint
@@ -480,7 +492,7 @@ class _SessionHost:
             self._give_back_retries(client)
             bridge.uncover(client)
         self._handlers = {}
-        self._retry_owner = False
+        self._retry_services = frozenset()
         self._clients = weakref.WeakSet()
         self._prepared = weakref.WeakSet()
 

@@ -373,3 +373,35 @@ class _Raw:
 
     def stream(self, **kwargs: Any) -> Any:
         yield self.body
+
+
+def test_scoped_retry_plugin_leaves_other_operations_to_botocore(session: Any) -> None:
+    """A needs_retry plugin scoped to one operation: the others keep botocore's retries."""
+
+    class NeverListBuckets:
+        botoware_name = "never-list-buckets"
+        botoware_scope = ("s3.ListBuckets",)
+
+        def botoware_needs_retry(self) -> Any:
+            return botoware.NO_RETRY
+
+    class Always500:
+        botoware_name = "always-500"
+
+        def botoware_before_send(self, request: Any) -> AWSResponse:
+            body = b"<Error><Code>InternalError</Code></Error>"
+            return AWSResponse(request.url, 500, {}, _Raw(body))
+
+    s3 = session.client(
+        "s3",
+        endpoint_url="http://127.0.0.1:9",
+        config=botocore.config.Config(retries={"mode": "legacy", "max_attempts": 2}),
+    )
+    plugins = [Always500(), NeverListBuckets()]
+    with botoware.install(session, plugins=plugins, autoload=False):
+        with pytest.raises(botocore.exceptions.ClientError) as scoped:
+            s3.list_buckets()
+        with pytest.raises(botocore.exceptions.ClientError) as other:
+            s3.list_objects_v2(Bucket="some-bucket")
+    assert scoped.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+    assert other.value.response["ResponseMetadata"]["RetryAttempts"] == 2
