@@ -446,7 +446,7 @@ class _SessionHost:
             self._place_retries(client)
 
     def _place_retries(self, client: Any) -> None:
-        """botocore's retry handler is botoware's to call for services a needs_retry plugin covers."""
+        """Hold botocore's retry handler for services a needs_retry plugin covers."""
         services = self._retry_services
         if services is None or bridge.service_of(client)[0] in services:
             self._take_retries(client)
