@@ -1,0 +1,440 @@
+"""Property-based tests of the call lifecycle under random faults, short-circuits and bugs.
+
+Hypothesis draws scenarios: sequences of calls, each with per-attempt outcomes (success,
+5xx, throttle, 4xx, connection error), an early ending (ParamValidationError, a before_call
+answer, a decision hook raising at some attempt) and a set of observer hooks that raise.
+Every send is answered at before-send with wire-format bodies, so no network is touched and
+botocore still serializes, signs, parses and retries. A model of botocore's lifecycle gives
+the expected ending; the invariants are checked against what every plugin saw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.awsrequest import AWSResponse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry import context as otel_context
+
+import botoware
+
+CREDENTIALS = {
+    "aws_access_key_id": "AKIDPROPERTYTESTS001",
+    "aws_secret_access_key": "property-tests-secret-key-not-real-0000",
+    "region_name": "us-east-1",
+}
+ENDPOINT = "http://127.0.0.1:9"  # never contacted: every send is answered at before-send
+MAX_ATTEMPTS = 3
+
+PRE_HOOKS = ("provide_client_params", "before_parameter_build", "before_call")
+ATTEMPT_HOOKS = (
+    "choose_signer",
+    "before_sign",
+    "request_created",
+    "before_send",
+    "response_received",
+    "needs_retry",
+)
+TERMINALS = ("after_call", "after_call_error")
+OBSERVER_HOOKS = (
+    "before_parameter_build",
+    "before_sign",
+    "request_created",
+    "response_received",
+    "after_call",
+    "after_call_error",
+)
+OUTCOMES = ("ok", "server_error", "throttle", "client_error", "connection")
+RETRYABLE = frozenset({"server_error", "throttle", "connection"})
+EARLY = (
+    None,
+    "param_error",
+    "answer:before_call",
+    "raise:provide_client_params",
+    "raise:before_call",
+    "raise:choose_signer",
+    "raise:before_send",
+    "raise:needs_retry",
+)
+
+
+class Boom(Exception):
+    """What a raising decision hook raises; the user must receive exactly this."""
+
+
+# -------------------------------------------------------------------------------------------
+# Wire-format answers
+# -------------------------------------------------------------------------------------------
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+def _xml_error(code: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{code}</Message><RequestId>0000</RequestId></Error>"
+    ).encode()
+
+
+def _json_error(code: str) -> bytes:
+    return f'{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"{code}"}}'.encode()
+
+
+XML = {"Content-Type": "application/xml", "x-amz-request-id": "0000"}
+JSON = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "0000"}
+LIST_OBJECTS = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>props</Name>'
+    b"<Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>"
+    b"<IsTruncated>false</IsTruncated></ListBucketResult>"
+)
+ANSWERS: dict[tuple[str, str], tuple[int, dict[str, str], bytes]] = {
+    ("s3", "ok"): (200, XML, LIST_OBJECTS),
+    ("s3", "server_error"): (500, XML, _xml_error("InternalError")),
+    ("s3", "throttle"): (503, XML, _xml_error("SlowDown")),
+    ("s3", "client_error"): (404, XML, _xml_error("NoSuchBucket")),
+    ("dynamodb", "ok"): (200, JSON, b'{"Item":{"pk":{"S":"a"}}}'),
+    ("dynamodb", "server_error"): (500, JSON, _json_error("InternalServerError")),
+    ("dynamodb", "throttle"): (400, JSON, _json_error("ThrottlingException")),
+    ("dynamodb", "client_error"): (400, JSON, _json_error("ResourceNotFoundException")),
+}
+THROTTLES = frozenset({"SlowDown", "ThrottlingException"})
+
+# service -> (method, good params, params that fail validation)
+OPERATIONS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "s3": ("list_objects_v2", {"Bucket": "props"}, {}),
+    "dynamodb": (
+        "get_item",
+        {"TableName": "props", "Key": {"pk": {"S": "a"}}},
+        {"TableName": "props"},
+    ),
+}
+
+
+# -------------------------------------------------------------------------------------------
+# Scenarios and their expected endings
+# -------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """One API call: the answers of its attempts and what goes wrong on purpose."""
+
+    service: str
+    outcomes: tuple[str, ...]
+    early: str | None
+    raise_at: int
+    observer_raises: frozenset[str]
+
+    def outcome(self, attempt: int) -> str:
+        return self.outcomes[attempt - 1] if attempt <= len(self.outcomes) else "ok"
+
+    def raises(self, hook: str, attempt: int) -> bool:
+        return self.early == f"raise:{hook}" and (hook in PRE_HOOKS or attempt == self.raise_at)
+
+
+@dataclasses.dataclass(frozen=True)
+class Expected:
+    """What the model of botocore's lifecycle predicts for a scenario."""
+
+    pre: tuple[str, ...]
+    attempts: tuple[tuple[str, ...], ...]
+    terminal: str
+    error: type[BaseException] | None
+
+
+def expected(s: Scenario) -> Expected:
+    if s.early == "param_error":
+        return Expected(
+            PRE_HOOKS[:2], (), "after_call_error", botocore.exceptions.ParamValidationError
+        )
+    if s.early == "raise:provide_client_params":
+        return Expected(PRE_HOOKS[:1], (), "after_call_error", Boom)
+    if s.early == "raise:before_call":
+        return Expected(PRE_HOOKS, (), "after_call_error", Boom)
+    if s.early == "answer:before_call":
+        return Expected(PRE_HOOKS, (), "after_call", None)
+    attempts: list[tuple[str, ...]] = []
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if s.raises("choose_signer", attempt):
+            attempts.append(ATTEMPT_HOOKS[:1])
+            return Expected(PRE_HOOKS, tuple(attempts), "after_call_error", Boom)
+        attempts.append(ATTEMPT_HOOKS)
+        if s.raises("before_send", attempt) or s.raises("needs_retry", attempt):
+            return Expected(PRE_HOOKS, tuple(attempts), "after_call_error", Boom)
+        outcome = s.outcome(attempt)
+        if outcome in RETRYABLE and attempt < MAX_ATTEMPTS:
+            continue
+        if outcome == "connection":
+            error: type[BaseException] = botocore.exceptions.EndpointConnectionError
+            return Expected(PRE_HOOKS, tuple(attempts), "after_call_error", error)
+        error_or_none = None if outcome == "ok" else botocore.exceptions.ClientError
+        return Expected(PRE_HOOKS, tuple(attempts), "after_call", error_or_none)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+scenarios = st.builds(
+    Scenario,
+    service=st.sampled_from(sorted(OPERATIONS)),
+    outcomes=st.lists(st.sampled_from(OUTCOMES), min_size=1, max_size=MAX_ATTEMPTS + 1).map(tuple),
+    early=st.sampled_from(EARLY),
+    raise_at=st.integers(1, MAX_ATTEMPTS),
+    observer_raises=st.frozensets(st.sampled_from(OBSERVER_HOOKS)),
+)
+
+
+# -------------------------------------------------------------------------------------------
+# Plugins: a ledger that sees every hook first, a script that plays the scenario
+# -------------------------------------------------------------------------------------------
+
+
+class Ledger:
+    """Records (hook, attempt) per Call; runs first in every hook, so it sees what others skip."""
+
+    botoware_name = "ledger"
+
+    def __init__(self) -> None:
+        self.calls: list[botoware.Call] = []
+        self.hooks: dict[int, list[tuple[str, int]]] = {}
+
+    def record(self, hook: str, call: botoware.Call) -> None:
+        seen = self.hooks.get(id(call))
+        if seen is None:
+            self.calls.append(call)
+            seen = self.hooks[id(call)] = []
+        seen.append((hook, call.attempt))
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.hooks.clear()
+
+
+def _ledger_hook(hook: str) -> Callable[[Ledger, botoware.Call], None]:
+    @botoware.hookimpl(tryfirst=True)
+    def implementation(self: Ledger, call: botoware.Call) -> None:
+        self.record(hook, call)
+
+    return implementation
+
+
+for _hook in (*PRE_HOOKS, *ATTEMPT_HOOKS, *TERMINALS):
+    setattr(Ledger, f"botoware_{_hook}", _ledger_hook(_hook))
+
+
+class Script:
+    """Answers, fails and decides retries as the current scenario says."""
+
+    botoware_name = "script"
+
+    def __init__(self) -> None:
+        self.scenario: Scenario | None = None
+
+    def _now(self) -> Scenario:
+        assert self.scenario is not None
+        return self.scenario
+
+    def botoware_provide_client_params(self, call: botoware.Call) -> None:
+        if self._now().raises("provide_client_params", call.attempt):
+            raise Boom("provide_client_params")
+
+    def botoware_before_call(
+        self, call: botoware.Call
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        scenario = self._now()
+        if scenario.raises("before_call", call.attempt):
+            raise Boom("before_call")
+        if scenario.early == "answer:before_call":
+            http = AWSResponse("https://cache.invalid/", 200, {}, _Raw(b""))
+            return http, {"ResponseMetadata": {"HTTPStatusCode": 200}}
+        return None
+
+    def botoware_choose_signer(self, call: botoware.Call) -> None:
+        if self._now().raises("choose_signer", call.attempt):
+            raise Boom("choose_signer")
+
+    def botoware_before_send(self, call: botoware.Call, request: Any) -> AWSResponse:
+        scenario = self._now()
+        if scenario.raises("before_send", call.attempt):
+            raise Boom("before_send")
+        outcome = scenario.outcome(call.attempt)
+        if outcome == "connection":
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=request.url)
+        status, headers, body = ANSWERS[(call.service, outcome)]
+        return AWSResponse(request.url, status, dict(headers), _Raw(body))
+
+    def botoware_needs_retry(
+        self,
+        call: botoware.Call,
+        response: tuple[AWSResponse, dict[str, Any]] | None,
+        attempts: int,
+        caught_exception: Exception | None,
+    ) -> float | botoware.hooks.specs.NoRetry:
+        if self._now().raises("needs_retry", attempts):
+            raise Boom("needs_retry")
+        if response is not None:
+            status = response[0].status_code
+            code = response[1].get("Error", {}).get("Code")
+            retryable = status >= 500 or code in THROTTLES
+        else:
+            retryable = isinstance(caught_exception, botocore.exceptions.ConnectionError)
+        return 0.0 if retryable and attempts < MAX_ATTEMPTS else botoware.NO_RETRY
+
+
+class Raiser:
+    """Raises in the observer hooks the current scenario names."""
+
+    botoware_name = "raiser"
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    def _maybe(self, hook: str) -> None:
+        scenario = self.script.scenario
+        if scenario is not None and hook in scenario.observer_raises:
+            raise RuntimeError(f"observer bug in {hook}")
+
+
+def _raiser_hook(hook: str) -> Callable[[Raiser], None]:
+    def implementation(self: Raiser) -> None:
+        self._maybe(hook)
+
+    return implementation
+
+
+for _hook in OBSERVER_HOOKS:
+    setattr(Raiser, f"botoware_{_hook}", _raiser_hook(_hook))
+
+
+@dataclasses.dataclass
+class World:
+    clients: dict[str, Any]
+    ledger: Ledger
+    script: Script
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    """One installed session with offline clients, shared by every example of the module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_CONFIG_FILE", "/dev/null")
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        mp.delenv("AWS_RETRY_MODE", raising=False)
+        session = boto3.Session(**CREDENTIALS)
+        clients = {name: session.client(name, endpoint_url=ENDPOINT) for name in OPERATIONS}
+    ledger, script = Ledger(), Script()
+    plugins = [ledger, script, Raiser(script)]
+    with botoware.install(session, plugins=plugins, autoload=False):
+        yield World(clients, ledger, script)
+
+
+def _play(world: World, scenario: Scenario) -> BaseException | None:
+    method, good, bad = OPERATIONS[scenario.service]
+    params = bad if scenario.early == "param_error" else good
+    world.script.scenario = scenario
+    before = otel_context.get_current()
+    try:
+        getattr(world.clients[scenario.service], method)(**params)
+    except Exception as exc:
+        return exc
+    finally:
+        world.script.scenario = None
+        assert otel_context.get_current() == before, "the OpenTelemetry context leaked"
+    return None
+
+
+# -------------------------------------------------------------------------------------------
+# Properties
+# -------------------------------------------------------------------------------------------
+
+SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _split(hooks: list[tuple[str, int]]) -> tuple[tuple[str, ...], list[list[tuple[str, int]]]]:
+    pre = tuple(h for h, _ in hooks if h in PRE_HOOKS)
+    attempts: list[list[tuple[str, int]]] = []
+    for hook, attempt in hooks:
+        if hook in ATTEMPT_HOOKS:
+            if hook == "choose_signer":
+                attempts.append([])
+            attempts[-1].append((hook, attempt))
+    return pre, attempts
+
+
+@SETTINGS
+@given(st.lists(scenarios, min_size=1, max_size=6))
+def test_every_call_ends_exactly_once_as_the_model_says(
+    world: World, calls: list[Scenario]
+) -> None:
+    """Whatever fails, each call ends once, with the ending and error the model predicts."""
+    world.ledger.reset()
+    for scenario in calls:
+        error = _play(world, scenario)
+        want = expected(scenario)
+        if want.error is None:
+            assert error is None, (scenario, error)
+        else:
+            assert isinstance(error, want.error), (scenario, error)
+    assert len(world.ledger.calls) == len(calls)
+    for call, scenario in zip(world.ledger.calls, calls, strict=True):
+        hooks = world.ledger.hooks[id(call)]
+        terminals = [h for h, _ in hooks if h in TERMINALS]
+        assert terminals == [expected(scenario).terminal], (scenario, hooks)
+        assert hooks[-1][0] in TERMINALS and call.ended
+
+
+@SETTINGS
+@given(scenarios)
+def test_attempts_are_numbered_one_to_n_and_each_is_well_formed(
+    world: World, scenario: Scenario
+) -> None:
+    """Pre-call hooks carry attempt 0; attempt k runs choose_signer..needs_retry, all at k."""
+    world.ledger.reset()
+    _play(world, scenario)
+    [call] = world.ledger.calls
+    hooks = world.ledger.hooks[id(call)]
+    want = expected(scenario)
+    pre, attempts = _split(hooks)
+    assert pre == want.pre
+    assert [attempt for hook, attempt in hooks if hook in PRE_HOOKS] == [0] * len(pre)
+    assert [tuple(h for h, _ in a) for a in attempts] == list(want.attempts)
+    for number, attempt in enumerate(attempts, start=1):
+        assert {n for _, n in attempt} == {number}, hooks
+    terminal_attempt = hooks[-1][1]
+    assert terminal_attempt == len(attempts)
+
+
+def _answered_after_attempts(scenario: Scenario) -> bool:
+    want = expected(scenario)
+    return want.terminal == "after_call" and bool(want.attempts)
+
+
+@SETTINGS
+@given(scenarios.filter(_answered_after_attempts))
+def test_answered_calls_report_the_retry_count(world: World, scenario: Scenario) -> None:
+    """A call that ends with a response (success or AWS error) has RetryAttempts = attempts - 1."""
+    want = expected(scenario)
+    method, good, _ = OPERATIONS[scenario.service]
+    world.script.scenario = scenario
+    try:
+        response = getattr(world.clients[scenario.service], method)(**good)
+    except botocore.exceptions.ClientError as exc:
+        response = exc.response
+    finally:
+        world.script.scenario = None
+    assert response["ResponseMetadata"]["RetryAttempts"] == len(want.attempts) - 1
