@@ -1,0 +1,180 @@
+"""Soak: 8 threads share clients for a few thousand calls against moto with faults injected.
+
+Bounded (about 2,400 calls) so that it runs in CI. Whatever the faults and the raising
+observer do, every call ends exactly once in every plugin, the OpenTelemetry context after
+each call equals the one before it, and no observer's exception reaches the user.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.config
+import botocore.exceptions
+import pytest
+from opentelemetry import context as otel_context
+
+import botoware
+
+THREADS = 8
+CALLS_PER_THREAD = 300
+MAX_ATTEMPTS = 3
+OBSERVER_HOOKS = (
+    "client_created",
+    "before_parameter_build",
+    "before_sign",
+    "request_created",
+    "response_received",
+    "after_call",
+    "after_call_error",
+    "run_start",
+    "run_end",
+)
+TERMINAL = botoware.StashKey[list[str]]()
+EXPECTED_ERRORS = (
+    botocore.exceptions.ClientError,
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.ParamValidationError,
+)
+
+
+class Counting:
+    """Keeps every Call it sees and counts its terminal hooks in the call's stash."""
+
+    botoware_name = "counting"
+
+    def __init__(self) -> None:
+        self.calls: list[botoware.Call] = []
+        self.runs: Counter[str] = Counter()
+
+    def botoware_before_parameter_build(self, call: botoware.Call) -> None:
+        call.stash.setdefault(TERMINAL, [])
+        self.calls.append(call)  # list.append is atomic: no lock needed across threads
+
+    def botoware_after_call(self, call: botoware.Call) -> None:
+        call.stash.setdefault(TERMINAL, []).append("after_call")
+
+    def botoware_after_call_error(self, call: botoware.Call) -> None:
+        call.stash.setdefault(TERMINAL, []).append("after_call_error")
+
+    def botoware_run_start(self, run: botoware.Run) -> None:
+        self.runs["start"] += 1
+
+    def botoware_run_end(self, run: botoware.Run) -> None:
+        self.runs["end"] += 1
+
+
+class RandomlyRaising:
+    """An observer with bugs: raises in about one hook in ten."""
+
+    botoware_name = "randomly-raising"
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self.raised = 0
+
+    def _maybe_raise(self, hook: str) -> None:
+        with self._lock:
+            unlucky = self._random.random() < 0.1
+            self.raised += unlucky
+        if unlucky:
+            raise RuntimeError(f"observer bug in {hook}")
+
+
+def _raising_hook(hook: str) -> Callable[[RandomlyRaising], None]:
+    def implementation(self: RandomlyRaising) -> None:
+        self._maybe_raise(hook)
+
+    return implementation
+
+
+for _hook in OBSERVER_HOOKS:
+    setattr(RandomlyRaising, f"botoware_{_hook}", _raising_hook(_hook))
+
+
+@dataclass
+class Tally:
+    """What one worker thread did, from the user's side."""
+
+    calls: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+def _worker(index: int, clients: dict[str, Any], names: dict[str, str]) -> Tally:
+    rng = random.Random(index)
+    s3, sqs, dynamodb = clients["s3"], clients["sqs"], clients["dynamodb"]
+    bucket, queue, table = names["bucket"], names["queue"], names["table"]
+    tally = Tally()
+    steps: list[tuple[Callable[[int], Any], int]] = [
+        (lambda i: s3.put_object(Bucket=bucket, Key=f"w{index}/{i}", Body=b"soak"), 1),
+        (lambda i: s3.get_object(Bucket=bucket, Key=f"w{index}/{i - 1}")["Body"].read(), 1),
+        (lambda i: s3.head_object(Bucket=bucket, Key="never-written"), 1),
+        (lambda i: sqs.send_message(QueueUrl=queue, MessageBody=f"m{i}"), 1),
+        (lambda i: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0), 1),
+        (
+            lambda i: dynamodb.put_item(
+                TableName=table, Item={"pk": {"S": f"w{index}-{i}"}, "n": {"N": str(i)}}
+            ),
+            1,
+        ),
+        (lambda i: dynamodb.get_item(TableName=table, Key={"pk": {"S": f"w{index}-{i}"}}), 1),
+        (lambda i: s3.put_object(Bucket=bucket), 1),  # ParamValidationError: no Key
+    ]
+    while tally.calls < CALLS_PER_THREAD:
+        step, calls = rng.choice(steps)
+        before = otel_context.get_current()
+        try:
+            step(tally.calls)
+            tally.outcomes["ok"] += 1
+        except EXPECTED_ERRORS as exc:
+            tally.outcomes[type(exc).__name__] += 1
+        finally:
+            tally.calls += calls
+        assert otel_context.get_current() == before, "a call changed the OpenTelemetry context"
+    return tally
+
+
+@pytest.fixture
+def resources(client: Any) -> dict[str, str]:
+    """A bucket, a queue and a table in moto (created before anything is installed)."""
+    s3, sqs, dynamodb = client("s3"), client("sqs"), client("dynamodb")
+    s3.create_bucket(Bucket="soak-bucket")
+    queue = sqs.create_queue(QueueName="soak-queue")["QueueUrl"]
+    dynamodb.create_table(
+        TableName="soak-table",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return {"bucket": "soak-bucket", "queue": queue, "table": "soak-table"}
+
+
+def test_soak_every_call_ends_once_in_every_plugin(
+    session: Any, client: Any, resources: dict[str, str]
+) -> None:
+    """8 threads, shared clients, faults and a raising observer: one ending per call."""
+    config = botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}, max_pool_connections=THREADS
+    )
+    counting, raising = Counting(), RandomlyRaising(seed=6)
+    plugins: list[object] = [counting, raising]
+    with botoware.install(session, plugins=plugins, autoload=False):
+        clients = {name: client(name, config=config) for name in ("s3", "sqs", "dynamodb")}
+        with ThreadPoolExecutor(THREADS) as pool:
+            tallies = list(
+                pool.map(_worker, range(THREADS), [clients] * THREADS, [resources] * THREADS)
+            )
+    made = sum(t.calls for t in tallies)
+    assert made == THREADS * CALLS_PER_THREAD
+    assert len(counting.calls) == made
+    endings = Counter(len(call.stash[TERMINAL]) for call in counting.calls)
+    assert endings == {1: made}
+    assert all(call.ended for call in counting.calls)
+    assert raising.raised > 0
