@@ -7,7 +7,6 @@ import gc
 import inspect
 import logging
 import threading
-import types
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
@@ -173,9 +172,14 @@ def _isolate(function: Callable[..., Any], report: Callable[[str], None], hook: 
     return isolated
 
 
+class _Proxy:
+    """Holds a plugin's hooks for pluggy. Hashable by identity (``subset_hook_caller`` puts
+    plugins in a set), which ``types.SimpleNamespace`` is not."""
+
+
 def _proxy(name: str, plugin: object, report: Callable[[str, str], None]) -> object:
     """The object registered with pluggy: observer hooks wrapped so they cannot raise."""
-    proxy = types.SimpleNamespace()
+    proxy = _Proxy()
     for attr in _hook_attrs(plugin):
         function = getattr(plugin, attr)
         opts = getattr(function, f"{PROJECT_NAME}_impl", None) or {}
@@ -580,10 +584,14 @@ def _clients_of(session: botocore.session.Session) -> list[BaseClient]:
         loader = session.get_component("data_loader")
     except Exception:  # pragma: no cover - a session without loader has no clients
         return []
+    # A weakref.proxy to a client passes isinstance() (botocore's S3 region redirector holds
+    # one) but cannot be weakly referenced or covered: take the clients themselves only.
     return [
         obj
         for obj in gc.get_objects()
-        if isinstance(obj, BaseClient) and getattr(obj, "_loader", None) is loader
+        if isinstance(obj, BaseClient)
+        and not isinstance(obj, weakref.ProxyTypes)
+        and getattr(obj, "_loader", None) is loader
     ]
 
 
