@@ -211,8 +211,9 @@ class FieldTransform:
     - walking the path (lists, maps, ``when`` pairs) and copying containers on the way
       instead of mutating them, so the caller's own dicts stay as they were;
     - error handling: if ``decode``/``encode`` raises, that value is left as it was and a
-      warning naming the operation and the field (never the value) is logged, once per
-      plugin, operation and field; later ones go to DEBUG. The call goes on.
+      warning naming the operation, the field and the exception's message (never the value
+      itself, so keep values out of your messages) is logged, once per plugin, operation
+      and field; later ones go to DEBUG. The call goes on.
 
     Example, Step Functions execution input and output as Python values::
 
