@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from opentelemetry import context as otel_context
 
 import botoware
+import botoware.hooks.bridge
 
 CREDENTIALS = {
     "aws_access_key_id": "AKIDPROPERTYTESTS001",
@@ -438,3 +439,159 @@ def test_answered_calls_report_the_retry_count(world: World, scenario: Scenario)
     finally:
         world.script.scenario = None
     assert response["ResponseMetadata"]["RetryAttempts"] == len(want.attempts) - 1
+
+
+# -------------------------------------------------------------------------------------------
+# Installing and uninstalling while calls run
+# -------------------------------------------------------------------------------------------
+
+SCOPES: tuple[tuple[str, ...] | None, ...] = (
+    None,
+    ("s3",),
+    ("s3.ListObjectsV2",),
+    ("dynamodb.*",),
+    ("sts",),
+)
+
+
+class Seen:
+    """Counts the calls it sees end, by operation."""
+
+    def __init__(self, name: str, scope: tuple[str, ...] | None, decides_retries: bool) -> None:
+        self.botoware_name = name
+        if scope is not None:
+            self.botoware_scope = scope
+        self.ended: list[str] = []
+        if decides_retries:
+            self.botoware_needs_retry = self._no_opinion
+
+    def _no_opinion(self) -> None:
+        return None
+
+    def botoware_after_call(self, call: botoware.Call) -> None:
+        self.ended.append(f"{call.service}.{call.operation}")
+
+    def botoware_after_call_error(self, call: botoware.Call) -> None:
+        self.ended.append(f"{call.service}.{call.operation}")
+
+
+def _in_scope(scope: tuple[str, ...] | None, service: str, operation: str) -> bool:
+    if scope is None:
+        return True
+    return any(p in (service, f"{service}.*", f"{service}.{operation}") for p in scope)
+
+
+actions = st.lists(
+    st.one_of(
+        st.tuples(st.just("install"), st.integers(0, len(SCOPES) - 1), st.booleans()),
+        st.tuples(st.just("uninstall"), st.integers(0, 7), st.just(False)),
+        st.tuples(st.just("call"), st.sampled_from(["s3", "dynamodb", "sts"]), st.booleans()),
+        st.tuples(st.just("client"), st.sampled_from(["s3", "dynamodb", "sts"]), st.just(False)),
+    ),
+    max_size=14,
+)
+CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "s3": ("list_objects_v2", "ListObjectsV2", {"Bucket": "props"}),
+    "dynamodb": ("get_item", "GetItem", {"TableName": "props", "Key": {"pk": {"S": "a"}}}),
+    "sts": ("get_caller_identity", "GetCallerIdentity", {}),
+}
+STS_OK = (
+    b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+    b"<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/p</Arn>"
+    b"<UserId>AIDAPROPS</UserId><Account>123456789012</Account></GetCallerIdentityResult>"
+    b"</GetCallerIdentityResponse>"
+)
+
+
+def _offline_client(session: boto3.Session, service: str) -> Any:
+    client = session.client(service, endpoint_url=ENDPOINT)
+    status, headers, body = ANSWERS.get((service, "ok"), (200, {}, STS_OK))
+
+    def answer(request: Any, **kwargs: Any) -> AWSResponse:
+        return AWSResponse(request.url, status, dict(headers), _Raw(body))
+
+    # Registered on the client itself, not as a plugin: it must outlive every installation.
+    client.meta.events.register(f"before-send.{service}", answer)
+    return client
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(actions)
+def test_install_and_uninstall_in_any_order_leave_nothing_behind(
+    steps: list[tuple[str, Any, bool]],
+) -> None:
+    """Plugins see exactly the calls made while installed and in scope; uninstall cleans up."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_CONFIG_FILE", "/dev/null")
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        session = boto3.Session(**CREDENTIALS)
+        clients = {"s3": [_offline_client(session, "s3")]}
+        installed: list[tuple[botoware.Installation, Seen]] = []
+        expected_ends: dict[str, list[str]] = {}
+        every: list[Seen] = []
+        for number, (action, arg, flag) in enumerate(steps):
+            if action == "install":
+                plugin = Seen(f"seen-{number}", SCOPES[arg], decides_retries=flag)
+                installed.append(
+                    (botoware.install(session, plugins=[plugin], autoload=False), plugin)
+                )
+                expected_ends[plugin.botoware_name] = []
+                every.append(plugin)
+            elif action == "uninstall" and installed:
+                installation, _ = installed.pop(arg % len(installed))
+                installation.uninstall()
+            elif action == "client":
+                clients.setdefault(arg, []).append(_offline_client(session, arg))
+            elif action == "call":
+                service = arg
+                if service not in clients:
+                    clients[service] = [_offline_client(session, service)]
+                method, operation, params = CALLS[service]
+                getattr(clients[service][-1 if flag else 0], method)(**params)
+                for _, plugin in installed:
+                    if _in_scope(getattr(plugin, "botoware_scope", None), service, operation):
+                        expected_ends[plugin.botoware_name].append(f"{service}.{operation}")
+        for installation, _ in installed:
+            installation.uninstall()
+        for plugin in every:
+            assert plugin.ended == expected_ends[plugin.botoware_name], plugin.botoware_name
+        emitters = [session._session.get_component("event_emitter")]
+        emitters += [c.meta.events for group in clients.values() for c in group]
+        for emitter in emitters:
+            ids = botoware.hooks.bridge.registered_unique_ids(emitter)
+            assert not [uid for uid in ids if uid.startswith("botoware")]
+        for group in clients.values():
+            for client in group:
+                assert not botoware.hooks.bridge.is_covered(client)
+                service = client.meta.service_model.service_id.hyphenize()
+                ids = botoware.hooks.bridge.registered_unique_ids(client.meta.events)
+                assert f"retry-config-{service}" in ids, "botocore's retry handler is gone"
+
+
+def test_install_adopts_a_client_whose_weak_proxy_is_found_first() -> None:
+    """install() into a session whose client has a younger weakref.proxy covers the client."""
+    import gc
+    import weakref
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_CONFIG_FILE", "/dev/null")
+        session = boto3.Session(**CREDENTIALS)
+        s3 = _offline_client(session, "s3")
+        gc.collect()  # the client moves to the oldest generation, listed after younger objects
+        proxy = weakref.proxy(s3, lambda _: None)  # a callback makes a new, young proxy
+        seen = Seen("seen", None, decides_retries=False)
+        with botoware.install(session, plugins=[seen], autoload=False):
+            proxy.list_objects_v2(Bucket="props")
+    assert seen.ended == ["s3.ListObjectsV2"]
+
+
+def test_call_in_scope_of_some_plugins_only() -> None:
+    """A scoped and an unscoped plugin: a call outside the scope reaches the unscoped one."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_CONFIG_FILE", "/dev/null")
+        session = boto3.Session(**CREDENTIALS)
+        sts = _offline_client(session, "sts")
+        everything, s3_only = Seen("everything", None, False), Seen("s3-only", ("s3",), False)
+        with botoware.install(session, plugins=[everything, s3_only], autoload=False):
+            sts.get_caller_identity()
+    assert (everything.ended, s3_only.ended) == (["sts.GetCallerIdentity"], [])
