@@ -226,6 +226,98 @@ def test_non_plugin_values_are_rejected(session: Any, thing: object) -> None:
         botoware.install(session, plugins=[thing], autoload=False)
 
 
+class _WrapperNotGenerator:
+    botoware_name = "wrapper-not-generator"
+
+    @botoware.hookimpl(wrapper=True)
+    def botoware_after_call(self, call: botoware.Call) -> None:
+        pass
+
+
+class _AsyncHook:
+    botoware_name = "async-hook"
+
+    async def botoware_after_call(self, call: botoware.Call) -> None:
+        pass
+
+
+class _GeneratorWithoutWrapper:
+    botoware_name = "generator-hook"
+
+    def botoware_after_call(self, call: botoware.Call) -> Iterator[None]:
+        yield
+
+
+class _KeywordOnlyArgument:
+    botoware_name = "keyword-only"
+
+    def botoware_after_call(self, *, call: botoware.Call) -> None:
+        pass
+
+
+class _ScopeNotIterable:
+    botoware_name = "scope-not-iterable"
+    botoware_scope = 42
+
+    def botoware_after_call(self, call: botoware.Call) -> None:
+        pass
+
+
+class _Specname:
+    botoware_name = "specname"
+
+    @botoware.hookimpl(specname="botoware_after_call")
+    def on_end(self, call: botoware.Call) -> None:
+        pass
+
+
+def _gap(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"gap in host.check_plugin: {reason}")
+
+
+@pytest.mark.parametrize(
+    "plugin",
+    [
+        pytest.param(_WrapperNotGenerator(), id="wrapper-not-generator"),
+        pytest.param(
+            _AsyncHook(),
+            id="async-hook",
+            marks=_gap("accepted; the coroutine is never awaited, the hook silently does nothing"),
+        ),
+        pytest.param(
+            _GeneratorWithoutWrapper(),
+            id="generator-without-wrapper",
+            marks=_gap("accepted; the generator is never run, the hook silently does nothing"),
+        ),
+        pytest.param(
+            _KeywordOnlyArgument(),
+            id="keyword-only-argument",
+            marks=_gap(
+                "accepted; pluggy passes no keyword-only argument: TypeError logged on every call"
+            ),
+        ),
+        pytest.param(
+            _ScopeNotIterable(),
+            id="scope-not-iterable",
+            marks=_gap(
+                "install raises a bare TypeError from tuple(42), not a PluginError naming the plugin"
+            ),
+        ),
+        pytest.param(
+            _Specname(),
+            id="specname",
+            marks=_gap(
+                "accepted; hookimpl(specname=...) methods are dropped, the plugin does nothing"
+            ),
+        ),
+    ],
+)
+def test_hook_that_can_never_run_fails_install_naming_the_plugin(session: Any, plugin: Any) -> None:
+    """A hook pluggy could never run correctly fails install() with the plugin's name."""
+    with pytest.raises(botoware.PluginError, match=repr(plugin.botoware_name)):
+        botoware.install(session, plugins=[plugin], autoload=False).uninstall()
+
+
 # -------------------------------------------------------------------------------------------
 # Observer hooks raising, phase by phase
 # -------------------------------------------------------------------------------------------
