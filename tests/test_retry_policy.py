@@ -182,3 +182,4 @@ def test_policies_are_immutable_and_normalised() -> None:
         policy.max_attempts = 5  # type: ignore[misc]
     with pytest.raises(TypeError):
         policy.overrides["sqs"] = RetryPolicy()  # type: ignore[index]
+    assert hash(policy) == hash(RetryPolicy(retry_codes={"A"}, overrides={"s3": RetryPolicy()}))

@@ -238,7 +238,8 @@ class RetryPolicy:
     read_timeouts: bool = True
     budget: RetryBudget | None = field(default_factory=RetryBudget)
     breaker: CircuitBreaker | None = None
-    overrides: Mapping[str, RetryPolicy] = field(default_factory=dict)
+    # Left out of hash(): a read-only mapping is not hashable, and equal policies stay equal.
+    overrides: Mapping[str, RetryPolicy] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not _is_count(self.max_attempts) or self.max_attempts < 1:

@@ -1,0 +1,24 @@
+"""docs/retry.md: its Python examples run, in order, against moto."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "retry.md"
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```$", DOC.read_text(), flags=re.S | re.M)
+
+
+def test_retry_page_examples_run(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every python block of docs/retry.md runs, in order, with clients pointed at moto."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    blocks = _python_blocks()
+    assert len(blocks) >= 7
+    namespace: dict[str, object] = {"__name__": "docs_retry"}
+    for number, block in enumerate(blocks, 1):
+        exec(compile(block, f"docs/retry.md block {number}", "exec"), namespace)
