@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from botocore.awsrequest import AWSResponse
 from opentelemetry import context as otel_context
 
 import botoware
+from botoware.plugins.retry import RetryPlugin, RetryPolicy
 
 THREADS = 8
 CALLS_PER_THREAD = 300
@@ -69,6 +71,41 @@ class Counting:
 
     def botoware_run_end(self, run: botoware.Run) -> None:
         self.runs["end"] += 1
+
+
+class Faults:
+    """Answers some attempts with a throttle, a 5xx or a connection error; delays a few."""
+
+    botoware_name = "faults"
+
+    def __init__(self, seed: int, rate: float = 0.15) -> None:
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._rate = rate
+        self.injected: Counter[str] = Counter()
+
+    def botoware_before_send(self, call: botoware.Call, request: Any) -> AWSResponse | None:
+        with self._lock:
+            roll = self._random.random()
+            kind = self._random.choice(("throttle", "server_error", "connection_error", "latency"))
+        if roll >= self._rate:
+            return None
+        self.injected[kind] += 1
+        if kind == "latency":
+            time.sleep(0.002)  # a slow network, not synchronisation
+            return None
+        if kind == "connection_error":
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=request.url)
+        status, code = (503, "SlowDown") if kind == "throttle" else (500, "InternalError")
+        if call.service == "s3":
+            body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+            headers = {"Content-Type": "application/xml"}
+        else:
+            code = "ThrottlingException" if kind == "throttle" else "InternalFailure"
+            status = 400 if kind == "throttle" else 500
+            body = f'{{"__type":"{code}","message":"injected"}}'.encode()
+            headers = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, status, headers, _Raw(body))
 
 
 class RandomlyRaising:
@@ -180,8 +217,9 @@ def test_soak_every_call_ends_once_in_every_plugin(
     config = botocore.config.Config(
         retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}, max_pool_connections=THREADS
     )
-    counting, raising = Counting(), RandomlyRaising(seed=6)
-    plugins: list[object] = [counting, raising]
+    counting, raising, faults = Counting(), RandomlyRaising(seed=6), Faults(seed=6)
+    retry = RetryPlugin(RetryPolicy(max_attempts=MAX_ATTEMPTS, base=0.001, cap=0.004))
+    plugins: list[object] = [counting, raising, faults, retry]
     with botoware.install(session, plugins=plugins, autoload=False):
         clients = {name: client(name, config=config) for name in ("s3", "sqs", "dynamodb")}
         with ThreadPoolExecutor(THREADS) as pool:
@@ -197,6 +235,7 @@ def test_soak_every_call_ends_once_in_every_plugin(
     runs = sum(t.runs for t in tallies)
     assert runs > 0 and counting.runs == {"start": runs, "end": runs}
     assert raising.raised > 0
+    assert set(faults.injected) == {"throttle", "server_error", "connection_error", "latency"}
 
 
 class Bracket:
