@@ -461,6 +461,7 @@ def test_two_files_in_one_chain(plain_session: boto3.Session, creds_file: _File)
         ({"placement": "before:"}, r"placement='before:'"),
         ({"refresh_margin": 0}, r"refresh_margin=0.*seconds > 0"),
         ({"refresh_margin": float("inf")}, r"refresh_margin=inf"),
+        ({"refresh_margin": 10**400}, r"refresh_margin=1000"),
         ({"required": "yes"}, r"required='yes'"),
         ({"method": ""}, r"method=''"),
     ],

@@ -106,6 +106,7 @@ def test_seeded_delays_repeat() -> None:
         ({"base": 0}, r"base=0.*> 0"),
         ({"base": float("nan")}, r"base=nan"),
         ({"base": 2.0, "cap": 1.0}, r"cap=1.0.*>= base \(2.0\)"),
+        ({"cap": 10**400}, r"cap=1000"),
         ({"retry_codes": "SlowDown"}, r"retry_codes='SlowDown'.*set of error codes"),
         ({"no_retry_codes": {""}}, r"'' is no error code"),
         ({"retry_codes": {"X"}, "no_retry_codes": {"X"}}, r"X is both in retry_codes"),
@@ -133,6 +134,7 @@ def test_malformed_settings_are_rejected(kwargs: dict[str, Any], message: str) -
         (lambda: RetryBudget(retry_cost=-1), r"retry_cost=-1"),
         (lambda: CircuitBreaker(failure_threshold=0), r"failure_threshold=0"),
         (lambda: CircuitBreaker(cooldown=-5), r"cooldown=-5"),
+        (lambda: CircuitBreaker(cooldown=10**400), r"cooldown=1000"),
     ],
 )
 def test_malformed_budget_and_breaker_are_rejected(build: Any, message: str) -> None:

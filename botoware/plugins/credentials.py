@@ -375,6 +375,15 @@ class JsonFileProvider(CredentialProvider):
                 yield outcome
 
 
+def _is_seconds(value: object) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and value > 0
+    except OverflowError:  # an int beyond float range
+        return False
+
+
 def _check_placement(placement: object) -> str:
     if isinstance(placement, str):
         kind, colon, anchor = placement.partition(":")
@@ -429,12 +438,7 @@ class JsonFileCredentials:
         self.placement = _check_placement(placement)
         if not isinstance(required, bool):
             raise ConfigurationError(f"JsonFileCredentials(required={required!r}): use True/False.")
-        if (
-            not isinstance(refresh_margin, (int, float))
-            or isinstance(refresh_margin, bool)
-            or not math.isfinite(refresh_margin)
-            or refresh_margin <= 0
-        ):
+        if not _is_seconds(refresh_margin):
             raise ConfigurationError(
                 f"JsonFileCredentials(refresh_margin={refresh_margin!r}): use seconds > 0."
             )

@@ -117,7 +117,12 @@ _CONNECTION, _READ_TIMEOUT, _ERROR = "connection", "read-timeout", "error"
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float range
+        return False
 
 
 def _is_count(value: object) -> bool:
