@@ -68,7 +68,7 @@ def _client(session: Any, moto_url: str, mode: str, max_attempts: int) -> Any:
     return session.client("s3", endpoint_url=moto_url, config=config)
 
 
-@pytest.mark.parametrize("mode", ["legacy", "standard"])
+@pytest.mark.parametrize("mode", ["legacy", "standard", "adaptive"])
 def test_botocore_retries_come_back_after_uninstall(
     session: Any, moto_url: str, slept: list[float], mode: str
 ) -> None:
