@@ -1,0 +1,307 @@
+"""Redaction: with every built-in plugin on, no secret reaches spans, metrics or botoware's logs.
+
+A workload touching credentials, secrets and payloads (S3 put/get/presign, SQS messages,
+Secrets Manager, STS, DynamoDB) runs against moto with logging at DEBUG. Every exported span
+(attributes, events, links, resource, status), the whole metrics exposition and every log
+record of a ``botoware`` logger are scanned for the secrets the workload used.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import io
+import json
+import logging
+import re
+import urllib.parse
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+from botocore.awsrequest import AWSResponse
+
+import botoware
+
+ACCESS_KEY = "AKIDREDACTME00000001"
+SECRET_KEY = "redactme-secret-access-key-0000000000001"
+SESSION_TOKEN = "RedactMeSessionToken//0000000000000000000001=="
+SECRET_STRING = "redactme-secretsmanager-string-value-0001"
+SECRET_BINARY = b"redactme-secretsmanager-binary-value-0001"
+MESSAGE_BODY = "redactme-sqs-message-body-0001"
+OBJECT_BODY = b"redactme-s3-object-body-0001"
+ITEM_VALUE = "redactme-dynamodb-item-value-0001"
+INVALID_PARAM = "redactme-value-of-an-invalid-parameter-0001"
+
+
+@dataclass
+class Captured:
+    """Everything the workload produced that a secret must not reach."""
+
+    logs: str = ""
+    spans: list[str] = field(default_factory=list)
+    metrics: str = ""
+    warnings: list[str] = field(default_factory=list)
+    signatures: set[str] = field(default_factory=set)
+    key_ids: set[str] = field(default_factory=set)
+    retried: bool = False
+
+
+class SignatureWitness:
+    """Remembers the signature of every request sent, so the scan can look for them."""
+
+    botoware_name = "signature-witness"
+
+    def __init__(self) -> None:
+        self.signatures: set[str] = set()
+        self.key_ids: set[str] = set()
+        self.retried = False
+
+    def botoware_before_send(self, call: botoware.Call, request: Any) -> AWSResponse | None:
+        authorization = request.headers.get("Authorization", b"")
+        if isinstance(authorization, bytes):
+            authorization = authorization.decode()
+        self.signatures.update(re.findall(r"Signature=([0-9a-f]+)", authorization))
+        self.key_ids.update(re.findall(r"Credential=([A-Z0-9]+)/", authorization))
+        if call.operation == "SendMessage" and not self.retried:
+            # One throttled attempt, so the retry path's telemetry is scanned too.
+            self.retried = True
+            body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+            headers = {"Content-Type": "application/x-amz-json-1.0"}
+            return AWSResponse(request.url, 400, headers, _Raw(body))
+        return None
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+@dataclass
+class Telemetry:
+    """The plugins of a run and where their output goes."""
+
+    plugins: list[object]
+    exporter: Any
+    registry: Any
+
+
+def _every_builtin(credentials_file: Path) -> Telemetry:
+    """Every built-in plugin, tracing and metrics (and the credentials plugin's own telemetry)
+    pointed at a fresh provider and registry, credentials read from ``credentials_file``."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from prometheus_client import CollectorRegistry
+
+    from botoware.plugins import BUILTINS
+    from botoware.plugins.credentials import JsonFileCredentials
+    from botoware.plugins.tracing import TracingPlugin
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    registry = CollectorRegistry()
+    configured: dict[str, object] = {
+        "tracing": TracingPlugin(tracer_provider=provider, attempt_spans=True),
+        "credentials": JsonFileCredentials(
+            credentials_file, tracer_provider=provider, registry=registry
+        ),
+    }
+    if importlib.util.find_spec("botoware.plugins.metrics") is not None:  # TEMPORARY
+        from botoware.plugins.metrics import MetricsPlugin
+
+        configured["metrics"] = MetricsPlugin(registry=registry)
+    plugins = [configured.get(name, name) for name in BUILTINS]
+    plugins = [p for p in plugins if p != "metrics"]  # TEMPORARY
+    return Telemetry(plugins, exporter, registry)
+
+
+def _workload(session: boto3.Session, moto_url: str) -> list[str]:
+    """S3 put/get/presign, SQS send/receive, Secrets Manager, STS, DynamoDB put/get.
+
+    Returns the presigned URLs it made.
+    """
+    s3 = session.client("s3", endpoint_url=moto_url)
+    s3v4 = session.client(
+        "s3", endpoint_url=moto_url, config=botocore.config.Config(signature_version="s3v4")
+    )
+    s3.create_bucket(Bucket="redaction-bucket")
+    s3.put_object(Bucket="redaction-bucket", Key="object", Body=OBJECT_BODY)
+    assert s3.get_object(Bucket="redaction-bucket", Key="object")["Body"].read() == OBJECT_BODY
+    urls = [
+        c.generate_presigned_url("get_object", Params={"Bucket": "redaction-bucket", "Key": "k"})
+        for c in (s3, s3v4)
+    ]
+
+    sqs = session.client("sqs", endpoint_url=moto_url)
+    queue = sqs.create_queue(QueueName="redaction-queue")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody=MESSAGE_BODY)
+    [message] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)["Messages"]
+    assert message["Body"] == MESSAGE_BODY
+
+    secrets = session.client("secretsmanager", endpoint_url=moto_url)
+    secrets.create_secret(Name="redaction/string", SecretString=SECRET_STRING)
+    secrets.create_secret(Name="redaction/binary", SecretBinary=SECRET_BINARY)
+    assert secrets.get_secret_value(SecretId="redaction/string")["SecretString"] == SECRET_STRING
+    assert secrets.get_secret_value(SecretId="redaction/binary")["SecretBinary"] == SECRET_BINARY
+
+    session.client("sts", endpoint_url=moto_url).get_caller_identity()
+
+    dynamodb = session.client("dynamodb", endpoint_url=moto_url)
+    dynamodb.create_table(
+        TableName="redaction-table",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # Failures carry messages; botocore's ParamValidationError quotes the bad value.
+    with pytest.raises(botocore.exceptions.ParamValidationError):
+        secrets.create_secret(Name="redaction/invalid", SecretString=[INVALID_PARAM])
+    with pytest.raises(botocore.exceptions.ClientError):
+        secrets.get_secret_value(SecretId="redaction/missing")
+
+    item = {"pk": {"S": "k"}, "secret": {"S": ITEM_VALUE}}
+    dynamodb.put_item(TableName="redaction-table", Item=item)
+    assert dynamodb.get_item(TableName="redaction-table", Key={"pk": {"S": "k"}})["Item"] == item
+    return urls
+
+
+def _signatures(urls: list[str]) -> set[str]:
+    """The signature values of presigned URLs (SigV2 ``Signature``, SigV4 ``X-Amz-Signature``)."""
+    found: set[str] = set()
+    for url in urls:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        found.update(query.get("X-Amz-Signature", []) + query.get("Signature", []))
+    return found
+
+
+def _credentials_file(directory: Path) -> Path:
+    """A credential_process-style JSON file with the keys the workload signs with."""
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    path = directory / "aws-credentials.json"
+    path.write_text(
+        json.dumps(
+            {
+                "Version": 1,
+                "AccessKeyId": ACCESS_KEY,
+                "SecretAccessKey": SECRET_KEY,
+                "SessionToken": SESSION_TOKEN,
+                "Expiration": expires.isoformat(),
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def captured(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
+    """Run the workload once with every built-in plugin and DEBUG logging; capture all output."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            mp.setenv(name, "/dev/null")
+        for name in ("AWS_RETRY_MODE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        yield _capture(moto_url, _credentials_file(tmp_path_factory.mktemp("redaction")))
+
+
+def _capture(moto_url: str, credentials_file: Path) -> Captured:
+    # No keys here: the credentials plugin's file is the only source, as in production.
+    session = boto3.Session(region_name="us-east-1")
+    telemetry = _every_builtin(credentials_file)
+    plugins, exporter, registry = telemetry.plugins, telemetry.exporter, telemetry.registry
+    witness = SignatureWitness()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    handler.addFilter(lambda record: record.name.split(".")[0] == "botoware")
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    result = Captured()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with botoware.install(session, plugins=[*plugins, witness], autoload=False):
+                urls = _workload(session, moto_url)
+                logging.getLogger("botoware.redaction-canary").debug("canary")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    result.signatures = witness.signatures | _signatures(urls)
+    result.key_ids, result.retried = witness.key_ids, witness.retried
+    result.logs = stream.getvalue()
+    result.warnings = [str(w.message) for w in caught]
+    result.spans = [span.to_json() for span in exporter.get_finished_spans()]
+    from prometheus_client import generate_latest
+
+    result.metrics = generate_latest(registry).decode()
+    return result
+
+
+def _forms(secret: str | bytes) -> set[str]:
+    """A secret as text and URL-quoted: the ways it could reach text output."""
+    text = secret.decode() if isinstance(secret, bytes) else secret
+    return {text, urllib.parse.quote(text, safe="")}
+
+
+SECRETS: dict[str, str | bytes] = {
+    "access key id": ACCESS_KEY,
+    "secret access key": SECRET_KEY,
+    "session token": SESSION_TOKEN,
+    "Secrets Manager SecretString": SECRET_STRING,
+    "Secrets Manager SecretBinary": SECRET_BINARY,
+    "SQS message body": MESSAGE_BODY,
+    "S3 object body": OBJECT_BODY,
+    "DynamoDB item value": ITEM_VALUE,
+    "value of an invalid parameter": INVALID_PARAM,
+}
+
+
+def _leaks(text: str, captured: Captured) -> list[str]:
+    found = [name for name, secret in SECRETS.items() if any(f in text for f in _forms(secret))]
+    found += [f"signature {s[:8]}..." for s in captured.signatures if s in text]
+    return found
+
+
+def test_spans_hold_no_secret(captured: Captured) -> None:
+    """No span attribute, event, link, resource or status holds a credential or payload."""
+    for span in captured.spans:
+        assert _leaks(span, captured) == [], span
+
+
+def test_metrics_hold_no_secret(captured: Captured) -> None:
+    """No metric name, label or sample holds a credential or payload."""
+    assert _leaks(captured.metrics, captured) == []
+
+
+def test_botoware_logs_hold_no_secret(captured: Captured) -> None:
+    """No record of a botoware logger at DEBUG holds a credential or payload."""
+    assert _leaks(captured.logs, captured) == []
+
+
+def test_warnings_hold_no_secret(captured: Captured) -> None:
+    """No warning raised during the workload holds a credential or payload."""
+    assert _leaks("\n".join(captured.warnings), captured) == []
+
+
+def test_the_scan_sees_what_it_scans(captured: Captured) -> None:
+    """The scan is not vacuous: logs, signatures and the telemetry of each plugin arrived."""
+    assert "botoware.redaction-canary DEBUG canary" in captured.logs
+    assert len(captured.signatures) > 10 and captured.retried
+    assert captured.key_ids == {ACCESS_KEY}, "the credentials plugin's keys signed every call"
+    names = [json.loads(span)["name"] for span in captured.spans]
+    assert "botoware.credentials load" in names and "SQS.SendMessage" in names
+    assert "aws_credentials_refreshes_total" in captured.metrics
