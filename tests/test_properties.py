@@ -21,9 +21,14 @@ from botocore.awsrequest import AWSResponse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 import botoware
 import botoware.hooks.bridge
+from botoware.plugins.tracing import TracingPlugin
 
 CREDENTIALS = {
     "aws_access_key_id": "AKIDPROPERTYTESTS001",
@@ -323,6 +328,8 @@ class World:
     clients: dict[str, Any]
     ledger: Ledger
     script: Script
+    spans: InMemorySpanExporter
+    user_tracer: Any
 
 
 @pytest.fixture(scope="module")
@@ -335,23 +342,30 @@ def world() -> Iterator[World]:
         session = boto3.Session(**CREDENTIALS)
         clients = {name: session.client(name, endpoint_url=ENDPOINT) for name in OPERATIONS}
     ledger, script = Ledger(), Script()
-    plugins = [ledger, script, Raiser(script)]
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = TracingPlugin(tracer_provider=provider, attempt_spans=True)
+    # The user's own spans come from another provider, so only botoware's are exported.
+    user_tracer = TracerProvider().get_tracer("property-tests")
+    plugins = [ledger, script, Raiser(script), tracing]
     with botoware.install(session, plugins=plugins, autoload=False):
-        yield World(clients, ledger, script)
+        yield World(clients, ledger, script, exporter, user_tracer)
 
 
 def _play(world: World, scenario: Scenario) -> BaseException | None:
     method, good, bad = OPERATIONS[scenario.service]
     params = bad if scenario.early == "param_error" else good
     world.script.scenario = scenario
-    before = otel_context.get_current()
-    try:
-        getattr(world.clients[scenario.service], method)(**params)
-    except Exception as exc:
-        return exc
-    finally:
-        world.script.scenario = None
-        assert otel_context.get_current() == before, "the OpenTelemetry context leaked"
+    with world.user_tracer.start_as_current_span("user work"):
+        before = otel_context.get_current()
+        try:
+            getattr(world.clients[scenario.service], method)(**params)
+        except Exception as exc:
+            return exc
+        finally:
+            world.script.scenario = None
+            assert otel_context.get_current() == before, "the OpenTelemetry context leaked"
     return None
 
 
@@ -384,13 +398,20 @@ def test_every_call_ends_exactly_once_as_the_model_says(
 ) -> None:
     """Whatever fails, each call ends once, with the ending and error the model predicts."""
     world.ledger.reset()
+    world.spans.clear()
+    errors = []
     for scenario in calls:
         error = _play(world, scenario)
+        errors.append(error)
         want = expected(scenario)
         if want.error is None:
             assert error is None, (scenario, error)
         else:
             assert isinstance(error, want.error), (scenario, error)
+    spans = [s for s in world.spans.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    assert len(spans) == len(calls), "one ended CLIENT span per call"
+    for span, error in zip(spans, errors, strict=True):
+        assert (span.status.status_code is StatusCode.ERROR) == (error is not None), span.name
     assert len(world.ledger.calls) == len(calls)
     for call, scenario in zip(world.ledger.calls, calls, strict=True):
         hooks = world.ledger.hooks[id(call)]
@@ -406,6 +427,7 @@ def test_attempts_are_numbered_one_to_n_and_each_is_well_formed(
 ) -> None:
     """Pre-call hooks carry attempt 0; attempt k runs choose_signer..needs_retry, all at k."""
     world.ledger.reset()
+    world.spans.clear()
     _play(world, scenario)
     [call] = world.ledger.calls
     hooks = world.ledger.hooks[id(call)]
@@ -418,6 +440,12 @@ def test_attempts_are_numbered_one_to_n_and_each_is_well_formed(
         assert {n for _, n in attempt} == {number}, hooks
     terminal_attempt = hooks[-1][1]
     assert terminal_attempt == len(attempts)
+    finished = world.spans.get_finished_spans()
+    [span] = [s for s in finished if s.kind is SpanKind.CLIENT]
+    tried = [s for s in finished if s.name.endswith(" attempt")]
+    sent = sum(1 for a in attempts if any(h == "request_created" for h, _ in a))
+    assert len(tried) == sent, "one ended attempt span per request"
+    assert all(s.parent is not None and s.parent.span_id == span.context.span_id for s in tried)
 
 
 def _answered_after_attempts(scenario: Scenario) -> bool:
