@@ -7,6 +7,7 @@ each call equals the one before it, and no observer's exception reaches the user
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -21,9 +22,14 @@ import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
 from opentelemetry import context as otel_context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 import botoware
 from botoware.plugins.retry import RetryPlugin, RetryPolicy
+from botoware.plugins.tracing import TracingPlugin
 
 THREADS = 8
 CALLS_PER_THREAD = 300
@@ -146,7 +152,7 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
-def _worker(index: int, clients: dict[str, Any], names: dict[str, str]) -> Tally:
+def _worker(index: int, clients: dict[str, Any], names: dict[str, str], user: Any) -> Tally:
     rng = random.Random(index)
     s3, sqs, dynamodb = clients["s3"], clients["sqs"], clients["dynamodb"]
     bucket, queue, table = names["bucket"], names["queue"], names["table"]
@@ -183,16 +189,29 @@ def _worker(index: int, clients: dict[str, Any], names: dict[str, str]) -> Tally
     ]
     while tally.calls < CALLS_PER_THREAD:
         step, calls = rng.choice(steps)
-        before = otel_context.get_current()
-        try:
-            step(tally.calls)
-            tally.outcomes["ok"] += 1
-        except EXPECTED_ERRORS as exc:
-            tally.outcomes[type(exc).__name__] += 1
-        finally:
-            tally.calls += calls
-        assert otel_context.get_current() == before, "a call changed the OpenTelemetry context"
+        # Half the calls run inside a span of the user's, half with no current span.
+        with contextlib.ExitStack() as stack:
+            if rng.random() < 0.5:
+                span = stack.enter_context(user.tracer.start_as_current_span("user work"))
+                user.span_ids.append(span.get_span_context().span_id)
+            before = otel_context.get_current()
+            try:
+                step(tally.calls)
+                tally.outcomes["ok"] += 1
+            except EXPECTED_ERRORS as exc:
+                tally.outcomes[type(exc).__name__] += 1
+            finally:
+                tally.calls += calls
+            assert otel_context.get_current() == before, "a call changed the current context"
     return tally
+
+
+@dataclass
+class User:
+    """The application's own tracer (another provider) and the ids of its spans."""
+
+    tracer: Any
+    span_ids: list[int] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -219,12 +238,23 @@ def test_soak_every_call_ends_once_in_every_plugin(
     )
     counting, raising, faults = Counting(), RandomlyRaising(seed=6), Faults(seed=6)
     retry = RetryPlugin(RetryPolicy(max_attempts=MAX_ATTEMPTS, base=0.001, cap=0.004))
-    plugins: list[object] = [counting, raising, faults, retry]
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = TracingPlugin(tracer_provider=provider, attempt_spans=True)
+    user = User(TracerProvider().get_tracer("soak"))
+    plugins: list[object] = [counting, raising, faults, retry, tracing]
     with botoware.install(session, plugins=plugins, autoload=False):
         clients = {name: client(name, config=config) for name in ("s3", "sqs", "dynamodb")}
         with ThreadPoolExecutor(THREADS) as pool:
             tallies = list(
-                pool.map(_worker, range(THREADS), [clients] * THREADS, [resources] * THREADS)
+                pool.map(
+                    _worker,
+                    range(THREADS),
+                    [clients] * THREADS,
+                    [resources] * THREADS,
+                    [user] * THREADS,
+                )
             )
     made = sum(t.calls for t in tallies)
     assert made >= THREADS * CALLS_PER_THREAD
@@ -236,6 +266,16 @@ def test_soak_every_call_ends_once_in_every_plugin(
     assert runs > 0 and counting.runs == {"start": runs, "end": runs}
     assert raising.raised > 0
     assert set(faults.injected) == {"throttle", "server_error", "connection_error", "latency"}
+
+    finished = exporter.get_finished_spans()
+    client_spans = [s for s in finished if s.kind is SpanKind.CLIENT]
+    assert len(client_spans) == made, "spans ended == calls made"
+    errors = sum(n for t in tallies for outcome, n in t.outcomes.items() if outcome != "ok")
+    assert sum(s.status.status_code is StatusCode.ERROR for s in client_spans) == errors
+    runs_ids = {s.context.span_id for s in finished if s.name.endswith(" paginate")}
+    parents = set(user.span_ids) | runs_ids
+    assert all(s.parent is None or s.parent.span_id in parents for s in client_spans)
+    assert sum(s.parent is not None and s.parent.span_id in user.span_ids for s in client_spans)
 
 
 class Bracket:
