@@ -1,0 +1,773 @@
+"""OpenTelemetry spans for every AWS call: the ``"tracing"`` built-in plugin.
+
+One CLIENT span per logical API call, named ``{ServiceId}.{Operation}`` and current for the
+whole call, with the attributes of the OpenTelemetry semantic conventions for AWS SDK calls.
+Every HTTP attempt is an ``aws.attempt`` event on it (optionally also a child span), the pages
+of one ``paginate()`` and the polls of one ``wait()`` share a parent span, and the trace
+context travels inside SQS and SNS messages and Lambda invocations::
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = TracerProvider()  # plus a span processor and exporter
+    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False):
+        session.client("s3").list_buckets()  # one span "S3.ListBuckets"
+
+Only the OpenTelemetry API is needed; without an SDK (no tracer provider set) the plugin
+costs one check per call. Nothing is added to HTTP requests, so neither SigV4 signatures nor
+presigned URLs ever carry trace data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, final
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.context import (
+    _SUPPRESS_HTTP_INSTRUMENTATION_KEY,
+    _SUPPRESS_INSTRUMENTATION_KEY,
+)
+from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Status, StatusCode
+
+from botoware.errors import BotowareWarning
+from botoware.hooks.call import StashKey
+from botoware.hooks.markers import hookimpl
+
+if TYPE_CHECKING:
+    from contextvars import Token
+
+    from botocore.awsrequest import AWSRequest, AWSResponse
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span, Tracer, TracerProvider
+    from opentelemetry.util.types import AttributeValue
+
+    from botoware.hooks.call import Call, Run
+
+__all__ = [
+    "ATTEMPT_EVENT",
+    "ATTEMPT_NUMBER",
+    "RETRY_DELAY",
+    "TracingPlugin",
+    "plugin",
+]
+
+logger = logging.getLogger(__name__)
+
+ATTEMPT_EVENT = "aws.attempt"
+"""Name of the span event recorded for every HTTP attempt of a call."""
+ATTEMPT_NUMBER = "botoware.attempt"
+"""Event (and attempt span) attribute: the attempt's number, 1-based."""
+RETRY_DELAY = "botoware.retry.delay"
+"""Event attribute: seconds from this attempt's response to the next attempt's request."""
+
+_RUN_KIND = "botoware.run.kind"
+_RUN_CALLS = "botoware.run.calls"
+_WAITER_NAME = "botoware.waiter.name"
+
+# Semantic-convention attribute names (opentelemetry-semantic-conventions is not a dependency).
+_RPC_SYSTEM = "rpc.system"
+_RPC_SERVICE = "rpc.service"
+_RPC_METHOD = "rpc.method"
+_CLOUD_REGION = "cloud.region"
+_SERVER_ADDRESS = "server.address"
+_SERVER_PORT = "server.port"
+_STATUS_CODE = "http.response.status_code"
+_RESEND_COUNT = "http.request.resend_count"
+_ERROR_TYPE = "error.type"
+_REQUEST_ID = "aws.request_id"
+_EXTENDED_REQUEST_ID = "aws.extended_request_id"
+_EXCEPTION_MESSAGE = "exception.message"
+_EXCEPTION_STACKTRACE = "exception.stacktrace"
+
+# The key OpenTelemetry instrumentations also accept for suppression (opentelemetry-instrumentation
+# sets both); a plain string, so no import is needed to honour it.
+_SUPPRESS_PLAIN = "suppress_instrumentation"
+
+_MAX_MESSAGE_ATTRIBUTES = 10  # SQS and SNS both refuse an 11th message attribute
+_MAX_CLIENT_CONTEXT = 3583  # bytes of base64 Lambda accepts in ClientContext
+
+_Attributes = dict[str, "AttributeValue"]
+
+
+@final
+class _CallTrace:
+    """What the plugin keeps on one traced call between its hooks."""
+
+    __slots__ = (
+        "attempt_span",
+        "attempt_token",
+        "pending",
+        "pending_ns",
+        "span",
+        "token",
+        "url",
+    )
+
+    def __init__(self, span: Span, token: Token[Context]) -> None:
+        self.span = span
+        self.token = token
+        self.url = ""  # of the first request; server.address is set with the other end attributes
+        # The event of the latest attempt waits for the next request (for its delay) or the end.
+        self.pending: _Attributes | None = None
+        self.pending_ns = 0
+        self.attempt_span: Span | None = None
+        self.attempt_token: Token[Context] | None = None
+
+
+_CALL = StashKey[_CallTrace]()
+_RUN = StashKey["Span"]()
+
+
+@final
+class TracingPlugin:
+    """Traces every API call of the session it is installed into.
+
+    :param tracer_provider: where spans go; default the global tracer provider (looked up on
+        each call, so a provider set after ``install()`` is used from then on).
+    :param attempt_spans: also make one INTERNAL child span per HTTP attempt,
+        ``{ServiceId}.{Operation} attempt``, current while the attempt runs.
+    :param propagate: put the current trace context (global propagator) into SQS and SNS
+        message attributes and Lambda ``ClientContext``.
+    """
+
+    botoware_name = "tracing"
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        *,
+        attempt_spans: bool = False,
+        propagate: bool = True,
+    ) -> None:
+        self._provider = tracer_provider
+        self._attempt_spans = attempt_spans
+        self._propagate = propagate
+        # (provider, tracer or None when the provider cannot record): one tuple, swapped whole.
+        self._resolved: tuple[object, Tracer | None] = (None, None)
+        if tracer_provider is not None:
+            self._resolved = (tracer_provider, _tracer_of(tracer_provider))
+        self._deferred_warned = False
+        self._failed = False
+
+    def __repr__(self) -> str:
+        provider = "global" if self._provider is None else type(self._provider).__name__
+        return (
+            f"TracingPlugin(tracer_provider={provider}, attempt_spans={self._attempt_spans}, "
+            f"propagate={self._propagate})"
+        )
+
+    # ---- the start of a call ------------------------------------------------------------
+
+    @hookimpl(tryfirst=True)
+    def botoware_provide_client_params(self, call: Call, params: dict[str, Any]) -> None:
+        # The first hook of a call, so the span also covers failures in botocore's own
+        # before-parameter-build handlers. A decision hook: errors are ours to contain.
+        try:
+            self._start(call, params)
+        except Exception:
+            self._report("provide_client_params")
+
+    def _start(self, call: Call, params: dict[str, Any]) -> None:
+        if call.presigned:
+            return  # sends nothing, so no terminal hook would end a span
+        current = otel_context.get_current()
+        if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
+            return
+        if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
+            return
+        tracer = self._tracer()
+        if tracer is not None:
+            attributes: _Attributes = {
+                _RPC_SYSTEM: "aws-api",
+                _RPC_SERVICE: call.service_id,
+                _RPC_METHOD: call.operation,
+            }
+            if call.region:
+                attributes[_CLOUD_REGION] = call.region
+            extract = _PARAM_ATTRIBUTES.get(call.service)
+            if extract is not None:
+                extract(call.operation, params, attributes, call.region)
+            parent = current
+            run = call.run
+            if run is not None:
+                run_span = run.stash.get(_RUN, None)
+                if run_span is not None:
+                    parent = trace.set_span_in_context(run_span, current)
+            span = tracer.start_span(
+                f"{call.service_id}.{call.operation}", parent, SpanKind.CLIENT, attributes
+            )
+            if span.is_recording():
+                token = otel_context.attach(trace.set_span_in_context(span, parent))
+                call.stash[_CALL] = _CallTrace(span, token)
+        if self._propagate and call.service in _INJECTORS:
+            # With or without our span: the current context is what travels on.
+            _inject(call, params)
+
+    # ---- attempts -----------------------------------------------------------------------
+
+    def botoware_request_created(self, call: Call, request: AWSRequest) -> None:
+        state = call.stash.get(_CALL, None)
+        if state is None:
+            return
+        attempt = call.attempt
+        if attempt <= 1:
+            state.url = request.url or ""
+        elif state.pending is not None:
+            pending = state.pending
+            pending[RETRY_DELAY] = (time.time_ns() - state.pending_ns) / 1e9
+            state.span.add_event(ATTEMPT_EVENT, pending, state.pending_ns)
+            state.pending = None
+        if self._attempt_spans:
+            self._start_attempt(call, state, attempt)
+
+    def botoware_response_received(
+        self,
+        call: Call,
+        response_dict: dict[str, Any] | None,
+        parsed_response: dict[str, Any] | None,
+        exception: Exception | None,
+    ) -> None:
+        state = call.stash.get(_CALL, None)
+        if state is None:
+            return
+        attributes: _Attributes = {ATTEMPT_NUMBER: call.attempt}
+        if exception is not None:
+            attributes[_ERROR_TYPE] = _type_name(exception)
+        elif response_dict is not None:
+            status = response_dict.get("status_code")
+            if isinstance(status, int):
+                attributes[_STATUS_CODE] = status
+                if status >= 300:
+                    attributes[_ERROR_TYPE] = _error_code(parsed_response, status)
+            if parsed_response:
+                request_id = (parsed_response.get("ResponseMetadata") or {}).get("RequestId")
+                if request_id:
+                    attributes[_REQUEST_ID] = request_id
+        state.pending = attributes
+        state.pending_ns = time.time_ns()
+        if state.attempt_span is not None:
+            self._end_attempt(state, attributes, exception)
+
+    # ---- the end of a call --------------------------------------------------------------
+
+    @hookimpl(trylast=True)
+    def botoware_after_call(
+        self, call: Call, http_response: AWSResponse, parsed: dict[str, Any]
+    ) -> None:
+        state = call.stash.get(_CALL, None)
+        if state is None:
+            return
+        _flush_attempt(state)
+        span = state.span
+        status = http_response.status_code
+        attributes = _end_attributes(state, call)
+        attributes[_STATUS_CODE] = status
+        metadata = parsed.get("ResponseMetadata")
+        if metadata:
+            request_id = metadata.get("RequestId")
+            if request_id:
+                attributes[_REQUEST_ID] = request_id
+            if call.service == "s3":
+                host_id = metadata.get("HostId")
+                if host_id:
+                    attributes[_EXTENDED_REQUEST_ID] = host_id
+        if status >= 300:
+            code = _error_code(parsed, status)
+            attributes[_ERROR_TYPE] = code
+            span.set_status(Status(StatusCode.ERROR, code))
+            _record_client_error(span, parsed, call.operation)
+        span.set_attributes(attributes)
+        _finish(state)
+
+    @hookimpl(trylast=True)
+    def botoware_after_call_error(self, call: Call, exception: BaseException) -> None:
+        state = call.stash.get(_CALL, None)
+        if state is None:
+            return
+        _flush_attempt(state)
+        span = state.span
+        attributes = _end_attributes(state, call)
+        attributes[_ERROR_TYPE] = _type_name(exception)
+        span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
+        _record_exception(span, exception)
+        span.set_attributes(attributes)
+        _finish(state)
+
+    # ---- paginators and waiters ---------------------------------------------------------
+
+    def botoware_run_start(self, run: Run) -> None:
+        current = otel_context.get_current()
+        if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
+            return
+        tracer = self._tracer()
+        if tracer is None or _botocore_instrumented():
+            return
+        attributes: _Attributes = {
+            _RPC_SERVICE: run.service_id,
+            _RPC_METHOD: run.operation,
+            _RUN_KIND: run.kind,
+        }
+        if run.region:
+            attributes[_CLOUD_REGION] = run.region
+        if run.kind == "wait":
+            name = f"{run.service_id} wait {run.waiter_name}"
+            attributes[_WAITER_NAME] = run.waiter_name or ""
+        else:
+            name = f"{run.service_id}.{run.operation} {run.kind}"
+        span = tracer.start_span(name, current, SpanKind.INTERNAL, attributes)
+        if span.is_recording():
+            run.stash[_RUN] = span
+
+    def botoware_run_end(self, run: Run, exception: BaseException | None) -> None:
+        span = run.stash.get(_RUN, None)
+        if span is None:
+            return
+        del run.stash[_RUN]
+        span.set_attribute(_RUN_CALLS, run.calls)
+        if exception is not None:
+            span.set_attribute(_ERROR_TYPE, _type_name(exception))
+            span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
+            _record_exception(span, exception)
+        span.end()
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _tracer(self) -> Tracer | None:
+        """The tracer to use for this call, or None when nothing could record a span."""
+        resolved = self._resolved
+        if self._provider is None:
+            provider = trace.get_tracer_provider()
+            if provider is not resolved[0]:
+                resolved = (provider, _tracer_of(provider))
+                self._resolved = resolved
+        return resolved[1]
+
+    def _report(self, hook: str) -> None:
+        level = logging.DEBUG if self._failed else logging.ERROR
+        self._failed = True
+        logger.log(level, "tracing failed in %s; the AWS call goes on", hook, exc_info=True)
+
+    def _deferred(self, current: Context) -> bool:
+        """True when opentelemetry-instrumentation-botocore already traces this call.
+
+        Its wrapper around ``BaseClient._make_api_call`` opens its span and suppresses HTTP
+        instrumentation before botocore emits any event, so its span is the current one here.
+        Asking the span rather than the instrumentor also covers clients that kept its wrapper
+        after ``uninstrument()``, and clients that never had it.
+        """
+        if not _traced_by_instrumentor(current):
+            return False
+        if not self._deferred_warned:
+            self._deferred_warned = True
+            warnings.warn(
+                "opentelemetry-instrumentation-botocore is tracing botocore: botoware's tracing "
+                "plugin keeps its spans and makes none of its own (nor propagates context) for "
+                "the calls it traces. Call BotocoreInstrumentor().uninstrument() and create "
+                "clients anew to get botoware's spans.",
+                BotowareWarning,
+                stacklevel=2,
+            )
+        return True
+
+    def _start_attempt(self, call: Call, state: _CallTrace, attempt: int) -> None:
+        if state.attempt_span is not None:  # the previous attempt never got a response
+            _end_attempt_span(state)
+        tracer = self._resolved[1]
+        if tracer is None:
+            return
+        attributes: _Attributes = {ATTEMPT_NUMBER: attempt}
+        if attempt > 1:
+            attributes[_RESEND_COUNT] = attempt - 1
+        parent = trace.set_span_in_context(state.span)
+        span = tracer.start_span(
+            f"{call.service_id}.{call.operation} attempt", parent, SpanKind.INTERNAL, attributes
+        )
+        state.attempt_span = span
+        state.attempt_token = otel_context.attach(trace.set_span_in_context(span))
+
+    @staticmethod
+    def _end_attempt(
+        state: _CallTrace, attributes: _Attributes, exception: BaseException | None
+    ) -> None:
+        span = state.attempt_span
+        if span is None:
+            return
+        span.set_attributes({k: v for k, v in attributes.items() if k != ATTEMPT_NUMBER})
+        error = attributes.get(_ERROR_TYPE)
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+        if exception is not None:
+            _record_exception(span, exception)
+        _end_attempt_span(state)
+
+
+def plugin() -> TracingPlugin:
+    """The ``"tracing"`` built-in: the global tracer provider, context propagation on."""
+    return TracingPlugin()
+
+
+# -------------------------------------------------------------------------------------------
+# Spans
+# -------------------------------------------------------------------------------------------
+
+
+def _tracer_of(provider: object) -> Tracer | None:
+    if isinstance(provider, ProxyTracerProvider):
+        return None  # the global provider is not set: the proxy would hand out no-op tracers
+    from botoware import __version__
+
+    tracer: Tracer = provider.get_tracer("botoware", __version__)  # type: ignore[attr-defined]
+    return None if isinstance(tracer, NoOpTracer) else tracer
+
+
+def _flush_attempt(state: _CallTrace) -> None:
+    """Record the last attempt's event: no next attempt, so no delay."""
+    if state.pending is not None:
+        state.span.add_event(ATTEMPT_EVENT, state.pending, state.pending_ns)
+        state.pending = None
+
+
+def _finish(state: _CallTrace) -> None:
+    if state.attempt_span is not None:
+        _end_attempt_span(state)
+    otel_context.detach(state.token)
+    state.span.end()
+
+
+def _end_attempt_span(state: _CallTrace) -> None:
+    if state.attempt_token is not None:
+        otel_context.detach(state.attempt_token)
+        state.attempt_token = None
+    if state.attempt_span is not None:
+        state.attempt_span.end()
+        state.attempt_span = None
+
+
+def _end_attributes(state: _CallTrace, call: Call) -> _Attributes:
+    attributes: _Attributes = {}
+    if state.url:
+        _add_server(attributes, state.url)
+    attempt = call.attempt
+    if attempt > 1:
+        attributes[_RESEND_COUNT] = attempt - 1
+    return attributes
+
+
+def _add_server(attributes: _Attributes, url: str) -> None:
+    """``server.address`` and ``server.port`` from the request URL, without urllib's cost."""
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    if netloc.startswith("["):  # IPv6 literal
+        host, _, tail = netloc[1:].partition("]")
+        port = tail[1:] if tail.startswith(":") else ""
+    else:
+        host, _, port = netloc.partition(":")
+    if host:
+        attributes[_SERVER_ADDRESS] = host
+        if port.isdigit():
+            attributes[_SERVER_PORT] = int(port)
+
+
+def _type_name(exception: BaseException) -> str:
+    """The fully qualified class name, as the SDK writes ``exception.type``."""
+    cls = type(exception)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _error_code(parsed: Mapping[str, Any] | None, status: int) -> str:
+    error = parsed.get("Error") if parsed else None
+    code = error.get("Code") if isinstance(error, Mapping) else None
+    return str(code) if code else str(status)
+
+
+def _record_client_error(span: Span, parsed: dict[str, Any], operation: str) -> None:
+    """Record the ClientError botocore raises right after ``after_call``."""
+    from botocore.exceptions import ClientError
+
+    span.record_exception(ClientError(parsed, operation))  # type: ignore[arg-type]
+
+
+def _record_exception(span: Span, exception: BaseException) -> None:
+    from botocore.exceptions import ParamValidationError
+
+    if isinstance(exception, ParamValidationError):
+        # Its report quotes the offending parameter values, which may be secrets.
+        message = _redacted_validation_report(str(exception))
+        frames = traceback.format_tb(exception.__traceback__)
+        header = "Traceback (most recent call last):\n"
+        stack = header + "".join(frames) + f"{_type_name(exception)}: {message}\n"
+        span.record_exception(
+            exception, {_EXCEPTION_MESSAGE: message, _EXCEPTION_STACKTRACE: stack}
+        )
+    else:
+        span.record_exception(exception)
+
+
+def _redacted_validation_report(report: str) -> str:
+    return "\n".join(line.split(", value:", 1)[0] for line in report.splitlines())
+
+
+_INSTRUMENTOR = "opentelemetry.instrumentation.botocore"
+
+
+def _traced_by_instrumentor(current: Context) -> bool:
+    if _INSTRUMENTOR not in sys.modules:
+        return False
+    span = trace.get_current_span(current)
+    scope = getattr(span, "instrumentation_scope", None)  # SDK spans know their tracer
+    if scope is not None:
+        return str(getattr(scope, "name", "")).startswith(_INSTRUMENTOR)
+    return span.is_recording() and _botocore_instrumented()
+
+
+def _botocore_instrumented() -> bool:
+    """Whether opentelemetry-instrumentation-botocore currently patches botocore."""
+    module = sys.modules.get(_INSTRUMENTOR)
+    instrumentor = getattr(module, "BotocoreInstrumentor", None)
+    if instrumentor is None:
+        return False
+    try:
+        return bool(instrumentor().is_instrumented_by_opentelemetry)
+    except Exception:  # an unexpected version: assume it does not trace
+        return False
+
+
+# -------------------------------------------------------------------------------------------
+# Attributes taken from parameters: resource identifiers only, never payloads
+# -------------------------------------------------------------------------------------------
+
+_Extractor = Callable[[str, Mapping[str, Any], _Attributes, "str | None"], None]
+
+
+def _s3_attributes(
+    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
+) -> None:
+    bucket = params.get("Bucket")
+    if isinstance(bucket, str):
+        attributes["aws.s3.bucket"] = bucket
+
+
+def _dynamodb_attributes(
+    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
+) -> None:
+    table = params.get("TableName")
+    if isinstance(table, str):
+        attributes["aws.dynamodb.table_names"] = (table,)
+        return
+    items = params.get("RequestItems")  # BatchGetItem, BatchWriteItem
+    if isinstance(items, Mapping):
+        names = tuple(name for name in items if isinstance(name, str))
+        if names:
+            attributes["aws.dynamodb.table_names"] = names
+
+
+_SQS_OPERATION_TYPES = {
+    "SendMessage": "send",
+    "SendMessageBatch": "send",
+    "ReceiveMessage": "receive",
+}
+
+
+def _sqs_attributes(
+    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
+) -> None:
+    url = params.get("QueueUrl")
+    if isinstance(url, str):
+        attributes["aws.sqs.queue.url"] = url
+        attributes["messaging.system"] = "aws_sqs"
+        attributes["messaging.destination.name"] = url.rstrip("/").rpartition("/")[2]
+    else:
+        name = params.get("QueueName")
+        if isinstance(name, str):
+            attributes["messaging.system"] = "aws_sqs"
+            attributes["messaging.destination.name"] = name
+    kind = _SQS_OPERATION_TYPES.get(operation)
+    if kind is not None:
+        attributes["messaging.operation.type"] = kind
+
+
+def _sns_attributes(
+    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
+) -> None:
+    arn = params.get("TopicArn")
+    if isinstance(arn, str):
+        attributes["aws.sns.topic.arn"] = arn
+        attributes["messaging.system"] = "aws.sns"
+        attributes["messaging.destination.name"] = arn.rpartition(":")[2]
+    if operation in ("Publish", "PublishBatch"):
+        attributes["messaging.operation.type"] = "send"
+
+
+_INVOKE_OPERATIONS = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream"})
+
+
+def _lambda_attributes(
+    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
+) -> None:
+    function = params.get("FunctionName")
+    if not isinstance(function, str):
+        return
+    # "name", "name:alias", "123456789012:function:name" or a full ARN
+    _, found, tail = function.partition("function:")
+    name = (tail if found else function).split(":", 1)[0]
+    attributes["aws.lambda.function.name"] = name
+    if operation in _INVOKE_OPERATIONS:
+        attributes["faas.invoked_name"] = name
+        attributes["faas.invoked_provider"] = "aws"
+        if region:
+            attributes["faas.invoked_region"] = region
+
+
+_PARAM_ATTRIBUTES: dict[str, _Extractor] = {
+    "s3": _s3_attributes,
+    "dynamodb": _dynamodb_attributes,
+    "sqs": _sqs_attributes,
+    "sns": _sns_attributes,
+    "lambda": _lambda_attributes,
+}
+
+
+# -------------------------------------------------------------------------------------------
+# Context propagation into messages
+# -------------------------------------------------------------------------------------------
+
+
+def _carrier() -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def _with_trace_attributes(
+    existing: object, carrier: Mapping[str, str], where: str
+) -> dict[str, Any] | None:
+    """``existing`` message attributes plus the carrier's, or None to leave them alone."""
+    if existing is None:
+        existing = {}
+    elif not isinstance(existing, Mapping):
+        return None  # botocore's validation will report it
+    new = {
+        key: {"DataType": "String", "StringValue": value}
+        for key, value in carrier.items()
+        if key not in existing
+    }
+    if not new:
+        return None
+    if len(existing) + len(new) > _MAX_MESSAGE_ATTRIBUTES:
+        logger.debug(
+            "%s already has %d message attributes; the %d of the trace context would pass "
+            "the limit of %d, so the trace context is not propagated",
+            where,
+            len(existing),
+            len(new),
+            _MAX_MESSAGE_ATTRIBUTES,
+        )
+        return None
+    return {**existing, **new}
+
+
+def _inject_message(params: MutableMapping[str, Any], where: str) -> None:
+    carrier = _carrier()
+    if carrier:
+        attributes = _with_trace_attributes(params.get("MessageAttributes"), carrier, where)
+        if attributes is not None:
+            params["MessageAttributes"] = attributes
+
+
+def _inject_batch(params: MutableMapping[str, Any], key: str, where: str) -> None:
+    entries = params.get(key)
+    if not isinstance(entries, list):
+        return
+    carrier = _carrier()
+    if not carrier:
+        return
+    # New entry dicts and a new list: the user's own objects stay as they were.
+    fresh: list[Any] = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, Mapping):
+            attributes = _with_trace_attributes(
+                entry.get("MessageAttributes"), carrier, f"{where} entry {index}"
+            )
+            if attributes is not None:
+                entry = {**entry, "MessageAttributes": attributes}
+        fresh.append(entry)
+    params[key] = fresh
+
+
+def _inject_client_context(params: MutableMapping[str, Any], where: str) -> None:
+    carrier = _carrier()
+    if not carrier:
+        return
+    raw = params.get("ClientContext")
+    document: Any = {}
+    if raw is not None:
+        try:
+            document = json.loads(base64.b64decode(raw, validate=True))
+        except (TypeError, ValueError, binascii.Error):
+            logger.debug("%s has a ClientContext that is not base64 JSON; left alone", where)
+            return
+        if not isinstance(document, dict):
+            return
+    custom = document.get("custom")
+    if custom is None:
+        custom = {}
+    elif not isinstance(custom, dict):
+        return
+    new = {key: value for key, value in carrier.items() if key not in custom}
+    if not new:
+        return
+    encoded = base64.b64encode(
+        json.dumps({**document, "custom": {**custom, **new}}, separators=(",", ":")).encode()
+    ).decode()
+    if len(encoded) > _MAX_CLIENT_CONTEXT:
+        logger.debug(
+            "%s: ClientContext with the trace context would pass %d bytes; not propagated",
+            where,
+            _MAX_CLIENT_CONTEXT,
+        )
+        return
+    params["ClientContext"] = encoded
+
+
+def _inject_sqs(operation: str, params: MutableMapping[str, Any]) -> None:
+    if operation == "SendMessage":
+        _inject_message(params, "SQS SendMessage")
+    elif operation == "SendMessageBatch":
+        _inject_batch(params, "Entries", "SQS SendMessageBatch")
+
+
+def _inject_sns(operation: str, params: MutableMapping[str, Any]) -> None:
+    if operation == "Publish":
+        _inject_message(params, "SNS Publish")
+    elif operation == "PublishBatch":
+        _inject_batch(params, "PublishBatchRequestEntries", "SNS PublishBatch")
+
+
+def _inject_lambda(operation: str, params: MutableMapping[str, Any]) -> None:
+    if operation in ("Invoke", "InvokeWithResponseStream"):
+        _inject_client_context(params, f"Lambda {operation}")
+
+
+_INJECTORS: dict[str, Callable[[str, MutableMapping[str, Any]], None]] = {
+    "sqs": _inject_sqs,
+    "sns": _inject_sns,
+    "lambda": _inject_lambda,
+}
+
+
+def _inject(call: Call, params: dict[str, Any]) -> None:
+    """Put the current trace context into the call's message(s), replacing (never mutating)
+    the user's nested dicts and lists."""
+    _INJECTORS[call.service](call.operation, params)
