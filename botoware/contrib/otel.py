@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import urllib.parse
 import warnings
 from collections.abc import Iterable, Mapping
@@ -121,7 +122,8 @@ def _exporters(exporter: SpanExporter | str | None, endpoint: str | None) -> lis
         elif name == "console":
             from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-            chosen.append(ConsoleSpanExporter())
+            # sys.stdout as it is now: the SDK's default is the one of its import time.
+            chosen.append(ConsoleSpanExporter(out=sys.stdout))
     return chosen
 
 
