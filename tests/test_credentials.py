@@ -259,7 +259,10 @@ def test_missing_required_file_is_an_error_not_a_fallback(
         ('["AKIDX", "s3cr3t"]', "holds a JSON list, not an object"),
         ('{"AccessKeyId": "AKIDX"}', "has no SecretAccessKey"),
         ('{"AccessKeyId": "AKIDX", "SecretAccessKey": 7}', "SecretAccessKey that is not"),
-        ('{"Version": 2, "AccessKeyId": "AKIDX", "SecretAccessKey": "s3cr3t"}', "Version 2"),
+        (
+            '{"Version": 2, "AccessKeyId": "AKIDX", "SecretAccessKey": "s3cr3t"}',
+            "Version other than 1",
+        ),
         (
             '{"AccessKeyId": "AKIDX", "SecretAccessKey": "s3cr3t", "Expiration": "soon"}',
             "Expiration that is no ISO 8601 timestamp",

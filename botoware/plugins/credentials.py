@@ -141,7 +141,7 @@ def _read_file(path: Path, now: datetime.datetime, method: str) -> dict[str, Any
     if "Version" in data and data["Version"] != 1:
         raise CredentialsFileError(
             path,
-            f"has Version {data['Version']!r}; only 1 (the credential_process format) is known",
+            "has a Version other than 1, the only credential_process format botoware knows",
             method,
         )
     keys: dict[str, Any] = {}
