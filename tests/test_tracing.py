@@ -367,8 +367,25 @@ def test_transport_failure_records_the_exception_type(
     expected = "botocore.exceptions.EndpointConnectionError"
     assert (span.attributes or {})["error.type"] == expected
     assert (span.attributes or {})["server.port"] == 9
-    assert _events(span) == [{ATTEMPT_NUMBER: 1, "error.type": expected}]
     assert _events(span, "exception")[0]["exception.type"] == expected
+
+
+def test_transport_failures_retried_are_attempt_events(
+    session: Any, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Refused connections retried: every attempt is an event naming the exception."""
+    config = botocore.config.Config(retries={"total_max_attempts": 2}, connect_timeout=2)
+    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False):
+        ddb = session.client("dynamodb", endpoint_url="http://127.0.0.1:9", config=config)
+        with pytest.raises(botocore.exceptions.EndpointConnectionError):
+            ddb.list_tables()
+    span = _one(exporter, "DynamoDB.ListTables")
+    expected = "botocore.exceptions.EndpointConnectionError"
+    first, second = _events(span)
+    assert first.pop(RETRY_DELAY) >= 0  # type: ignore[operator]
+    assert first == {ATTEMPT_NUMBER: 1, "error.type": expected}
+    assert second == {ATTEMPT_NUMBER: 2, "error.type": expected}
+    assert (span.attributes or {})["http.request.resend_count"] == 1
 
 
 def test_early_failure_ends_its_span_and_restores_context(
@@ -475,15 +492,13 @@ def test_attempt_events_are_in_time_order_within_the_span(
     assert span.start_time <= stamps[0] and stamps[-1] <= span.end_time
 
 
-def test_single_attempt_has_one_event_and_no_resend_count(
+def test_single_attempt_has_no_event_and_no_resend_count(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
-    """A first-try success: one attempt event, no delay, no http.request.resend_count."""
+    """A first-try answer: no attempt event (the span says it all), no resend count."""
     client("s3").list_buckets()
     span = _one(exporter, "S3.ListBuckets")
-    [event] = _events(span)
-    assert event[ATTEMPT_NUMBER] == 1 and event["http.response.status_code"] == 200
-    assert RETRY_DELAY not in event
+    assert span.events == ()
     assert "http.request.resend_count" not in (span.attributes or {})
 
 

@@ -2,9 +2,10 @@
 
 One CLIENT span per logical API call, named ``{ServiceId}.{Operation}`` and current for the
 whole call, with the attributes of the OpenTelemetry semantic conventions for AWS SDK calls.
-Every HTTP attempt is an ``aws.attempt`` event on it (optionally also a child span), the pages
-of one ``paginate()`` and the polls of one ``wait()`` share a parent span, and the trace
-context travels inside SQS and SNS messages and Lambda invocations::
+When a call is retried, each of its HTTP attempts is an ``aws.attempt`` event on the span
+(optionally every attempt is also a child span), the pages of one ``paginate()`` and the polls
+of one ``wait()`` share a parent span, and the trace context travels inside SQS and SNS
+messages and Lambda invocations::
 
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -266,10 +267,11 @@ class TracingPlugin:
         state = call.stash.get(_CALL, None)
         if state is None:
             return
-        _flush_attempt(state)
+        attempt = call.attempt
+        _flush_attempt(state, attempt)
         span = state.span
         status = http_response.status_code
-        attributes = _end_attributes(state, call)
+        attributes = _end_attributes(state, attempt)
         attributes[_STATUS_CODE] = status
         metadata = parsed.get("ResponseMetadata")
         if metadata:
@@ -293,9 +295,10 @@ class TracingPlugin:
         state = call.stash.get(_CALL, None)
         if state is None:
             return
-        _flush_attempt(state)
+        attempt = call.attempt
+        _flush_attempt(state, attempt)
         span = state.span
-        attributes = _end_attributes(state, call)
+        attributes = _end_attributes(state, attempt)
         attributes[_ERROR_TYPE] = _type_name(exception)
         span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
         _record_exception(span, exception)
@@ -429,10 +432,15 @@ def _tracer_of(provider: object) -> Tracer | None:
     return None if isinstance(tracer, NoOpTracer) else tracer
 
 
-def _flush_attempt(state: _CallTrace) -> None:
-    """Record the last attempt's event: no next attempt, so no delay."""
+def _flush_attempt(state: _CallTrace, attempt: int) -> None:
+    """Record the last attempt's event (no next attempt, so no delay) if the call retried.
+
+    A call answered at its first attempt gets no event: the span's own attributes say all
+    the event would, and span events cost CPU here and storage (often money) in backends.
+    """
     if state.pending is not None:
-        state.span.add_event(ATTEMPT_EVENT, state.pending, state.pending_ns)
+        if attempt > 1:
+            state.span.add_event(ATTEMPT_EVENT, state.pending, state.pending_ns)
         state.pending = None
 
 
@@ -452,11 +460,10 @@ def _end_attempt_span(state: _CallTrace) -> None:
         state.attempt_span = None
 
 
-def _end_attributes(state: _CallTrace, call: Call) -> _Attributes:
+def _end_attributes(state: _CallTrace, attempt: int) -> _Attributes:
     attributes: _Attributes = {}
     if state.url:
         _add_server(attributes, state.url)
-    attempt = call.attempt
     if attempt > 1:
         attributes[_RESEND_COUNT] = attempt - 1
     return attributes
