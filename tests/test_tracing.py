@@ -702,6 +702,45 @@ def test_botocore_instrumentor_wins_with_one_warning(
     assert scopes == {"opentelemetry.instrumentation.botocore"}
 
 
+def test_clients_the_instrumentor_does_not_wrap_get_botoware_spans(
+    session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A client covered before instrument() bypasses its wrapper: botoware's span, no warning."""
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+
+    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False):
+        s3 = client("s3")  # covered now, with botocore's own _make_api_call
+        instrumentor = BotocoreInstrumentor()
+        instrumentor.instrument(tracer_provider=provider)
+        try:
+            s3.list_buckets()
+        finally:
+            instrumentor.uninstrument()
+    [span] = _named(exporter, "S3.ListBuckets")
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.name == "botoware"
+
+
+def test_a_wrapper_kept_after_uninstrument_still_wins(
+    session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A client covered while instrumented keeps the wrapper after uninstrument(): one span."""
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+
+    instrumentor = BotocoreInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False):
+        try:
+            s3 = client("s3")  # covered around the instrumentor's wrapper
+        finally:
+            instrumentor.uninstrument()
+        with pytest.warns(botoware.BotowareWarning):
+            s3.list_buckets()
+    [span] = _named(exporter, "S3.ListBuckets")
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.name == "opentelemetry.instrumentation.botocore"
+
+
 def test_without_sdk_calls_work_and_nothing_is_attached(session: Any, client: Any) -> None:
     """TracingPlugin() with no global provider set: calls succeed, context untouched."""
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
