@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -414,6 +415,26 @@ def test_validation_errors_are_recorded_without_parameter_values(
     assert "MessageBody" in str(exception["exception.message"])
     assert "424242" not in str(exception["exception.message"])
     assert "424242" not in str(exception["exception.stacktrace"])
+
+
+def test_a_span_processor_raising_at_end_still_restores_context(
+    session: Any, client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A processor whose on_end raises: the call succeeds and the context is restored."""
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class Raising(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            raise RuntimeError("processor bug")
+
+    provider = TracerProvider()
+    provider.add_span_processor(Raising())
+    before = otel_context.get_current()
+    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False):
+        with caplog.at_level(logging.ERROR, logger="botoware"):
+            assert client("s3").list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert otel_context.get_current() is before
+    assert any("processor bug" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
 def test_short_circuited_call_ends_its_span_without_attempts(

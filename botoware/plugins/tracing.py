@@ -267,43 +267,47 @@ class TracingPlugin:
         state = call.stash.get(_CALL, None)
         if state is None:
             return
-        attempt = call.attempt
-        _flush_attempt(state, attempt)
-        span = state.span
-        status = http_response.status_code
-        attributes = _end_attributes(state, attempt)
-        attributes[_STATUS_CODE] = status
-        metadata = parsed.get("ResponseMetadata")
-        if metadata:
-            request_id = metadata.get("RequestId")
-            if request_id:
-                attributes[_REQUEST_ID] = request_id
-            if call.service == "s3":
-                host_id = metadata.get("HostId")
-                if host_id:
-                    attributes[_EXTENDED_REQUEST_ID] = host_id
-        if status >= 300:
-            code = _error_code(parsed, status)
-            attributes[_ERROR_TYPE] = code
-            span.set_status(Status(StatusCode.ERROR, code))
-            _record_client_error(span, parsed, call.operation)
-        span.set_attributes(attributes)
-        _finish(state)
+        try:
+            attempt = call.attempt
+            _flush_attempt(state, attempt)
+            span = state.span
+            status = http_response.status_code
+            attributes = _end_attributes(state, attempt)
+            attributes[_STATUS_CODE] = status
+            metadata = parsed.get("ResponseMetadata")
+            if metadata:
+                request_id = metadata.get("RequestId")
+                if request_id:
+                    attributes[_REQUEST_ID] = request_id
+                if call.service == "s3":
+                    host_id = metadata.get("HostId")
+                    if host_id:
+                        attributes[_EXTENDED_REQUEST_ID] = host_id
+            if status >= 300:
+                code = _error_code(parsed, status)
+                attributes[_ERROR_TYPE] = code
+                span.set_status(Status(StatusCode.ERROR, code))
+                _record_client_error(span, parsed, call.operation)
+            span.set_attributes(attributes)
+        finally:
+            _finish(state)
 
     @hookimpl(trylast=True)
     def botoware_after_call_error(self, call: Call, exception: BaseException) -> None:
         state = call.stash.get(_CALL, None)
         if state is None:
             return
-        attempt = call.attempt
-        _flush_attempt(state, attempt)
-        span = state.span
-        attributes = _end_attributes(state, attempt)
-        attributes[_ERROR_TYPE] = _type_name(exception)
-        span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
-        _record_exception(span, exception)
-        span.set_attributes(attributes)
-        _finish(state)
+        try:
+            attempt = call.attempt
+            _flush_attempt(state, attempt)
+            span = state.span
+            attributes = _end_attributes(state, attempt)
+            attributes[_ERROR_TYPE] = _type_name(exception)
+            span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
+            _record_exception(span, exception)
+            span.set_attributes(attributes)
+        finally:
+            _finish(state)
 
     # ---- paginators and waiters ---------------------------------------------------------
 
@@ -445,10 +449,17 @@ def _flush_attempt(state: _CallTrace, attempt: int) -> None:
 
 
 def _finish(state: _CallTrace) -> None:
-    if state.attempt_span is not None:
-        _end_attempt_span(state)
-    otel_context.detach(state.token)
-    state.span.end()
+    """Restore the caller's context first, whatever a broken SDK does while ending spans."""
+    try:
+        if state.attempt_token is not None:
+            otel_context.detach(state.attempt_token)
+            state.attempt_token = None
+        otel_context.detach(state.token)
+    finally:
+        if state.attempt_span is not None:
+            state.attempt_span.end()
+            state.attempt_span = None
+        state.span.end()
 
 
 def _end_attempt_span(state: _CallTrace) -> None:
