@@ -1,0 +1,499 @@
+"""Prometheus metrics for every AWS call: the ``"metrics"`` built-in plugin.
+
+Five metrics with fixed names, so dashboards and alerts can be written once::
+
+    aws_client_calls_total{service, operation, outcome}      outcome: success | error
+    aws_client_errors_total{service, operation, error_code}  AWS error code or exception class
+    aws_client_call_duration_seconds{service, operation}     histogram of the whole call
+    aws_client_attempts_total{service, operation}            every HTTP attempt
+    aws_client_calls_in_flight{service}                      gauge
+
+``service`` is botocore's hyphenized service id (``"s3"``, ``"dynamodb"``), ``operation`` the
+operation name (``"GetObject"``): both come from botocore's service models, so they are
+bounded. ``error_code`` is bounded by :class:`MetricsPlugin`'s ``max_error_codes``. Bucket
+names, keys, ARNs, request ids and parameters never become labels.
+
+::
+
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    with botoware.install(session, plugins=[MetricsPlugin(registry)], autoload=False):
+        session.client("s3").list_buckets()
+    labels = {"service": "s3", "operation": "ListBuckets", "outcome": "success"}
+    registry.get_sample_value("aws_client_calls_total", labels)  # 1.0
+
+When an OpenTelemetry span is current and sampled, the duration observation carries its
+trace and span ids as an exemplar (OpenMetrics exposition). With ``meter_provider=`` the same
+measurements also go to OpenTelemetry instruments.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, final
+
+from botocore.exceptions import ClientError
+from opentelemetry import trace
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from botoware.errors import ConfigurationError
+from botoware.hooks.call import StashKey
+from botoware.hooks.markers import hookimpl
+
+if TYPE_CHECKING:
+    from botocore.awsrequest import AWSResponse
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.util.types import Attributes
+
+    from botoware.hooks.call import Call
+
+__all__ = [
+    "CALLS",
+    "CALLS_IN_FLIGHT",
+    "CALL_DURATION",
+    "ATTEMPTS",
+    "DEFAULT_BUCKETS",
+    "ERRORS",
+    "OTHER_ERROR_CODE",
+    "MetricsPlugin",
+    "plugin",
+]
+
+logger = logging.getLogger(__name__)
+
+CALLS = "aws_client_calls_total"
+"""Counter: API calls that ended, by ``service``, ``operation`` and ``outcome``."""
+ERRORS = "aws_client_errors_total"
+"""Counter: failed API calls, by ``service``, ``operation`` and ``error_code``."""
+CALL_DURATION = "aws_client_call_duration_seconds"
+"""Histogram: seconds from the call to its end, retries and backoff included."""
+ATTEMPTS = "aws_client_attempts_total"
+"""Counter: HTTP attempts, by ``service`` and ``operation`` (retries = attempts - calls)."""
+CALLS_IN_FLIGHT = "aws_client_calls_in_flight"
+"""Gauge: API calls started and not yet ended, by ``service``."""
+
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.002,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
+"""Upper bounds (seconds) of the duration histogram: a DynamoDB read in the same region to a
+long S3 transfer or Lambda invocation; slower calls land in ``+Inf``."""
+
+OTHER_ERROR_CODE = "other"
+"""The ``error_code`` of errors whose code is malformed, longer than 64 characters, or new
+after ``max_error_codes`` distinct codes were seen."""
+
+# AWS error codes ("NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "404") and
+# exception class names; anything else (spaces, markup, a message in the code field) is
+# not a code.
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+_OUTCOMES = ("success", "error")
+
+
+# -------------------------------------------------------------------------------------------
+# Collectors: one set per registry
+# -------------------------------------------------------------------------------------------
+
+
+@final
+class _Series:
+    """The labelled children of one (service, operation), looked up once, not per call."""
+
+    __slots__ = ("attempt", "error", "errors", "in_flight", "observe", "otel", "success")
+
+    def __init__(self, metrics: _Metrics, service: str, operation: str) -> None:
+        self.success: Callable[[], None] = metrics.calls.labels(service, operation, "success").inc
+        self.error: Callable[[], None] = metrics.calls.labels(service, operation, "error").inc
+        self.observe: Callable[[float, dict[str, str] | None], None] = metrics.duration.labels(
+            service, operation
+        ).observe
+        self.attempt: Callable[[float], None] = metrics.attempts.labels(service, operation).inc
+        self.in_flight: Gauge = metrics.in_flight.labels(service)
+        # error code as reported -> the child's inc (admitted codes only)
+        self.errors: dict[str, Callable[[], None]] = {}
+        self.otel: _OtelSeries | None = None
+
+
+@final
+class _Metrics:
+    """The five collectors of one registry, shared by every plugin built on it."""
+
+    __slots__ = (
+        "attempts",
+        "buckets",
+        "calls",
+        "codes",
+        "duration",
+        "errors",
+        "in_flight",
+        "lock",
+        "max_error_codes",
+        "series",
+    )
+
+    def __init__(self, buckets: tuple[float, ...], max_error_codes: int) -> None:
+        self.buckets = buckets
+        self.max_error_codes = max_error_codes
+        self.calls = Counter(
+            CALLS.removesuffix("_total"),
+            "AWS API calls that ended, by outcome (success or error).",
+            ("service", "operation", "outcome"),
+            registry=None,
+        )
+        self.errors = Counter(
+            ERRORS.removesuffix("_total"),
+            "Failed AWS API calls by AWS error code, or exception class when no response came.",
+            ("service", "operation", "error_code"),
+            registry=None,
+        )
+        self.duration = Histogram(
+            CALL_DURATION,
+            "Duration of AWS API calls, all attempts and retry delays included.",
+            ("service", "operation"),
+            buckets=buckets,
+            registry=None,
+        )
+        self.attempts = Counter(
+            ATTEMPTS.removesuffix("_total"),
+            "HTTP attempts of AWS API calls; retries are attempts minus calls.",
+            ("service", "operation"),
+            registry=None,
+        )
+        # livesum: in multiprocess mode, the sum over live processes (a dead worker's calls
+        # are no longer in flight once mark_process_dead() ran for it).
+        self.in_flight = Gauge(
+            CALLS_IN_FLIGHT,
+            "AWS API calls started and not yet ended.",
+            ("service",),
+            multiprocess_mode="livesum",
+            registry=None,
+        )
+        self.series: dict[tuple[str, str], _Series] = {}
+        self.codes: set[str] = set()
+        self.lock = threading.Lock()
+
+    def collectors(self) -> tuple[Counter | Histogram | Gauge, ...]:
+        return (self.calls, self.errors, self.duration, self.attempts, self.in_flight)
+
+    def series_of(self, service: str, operation: str) -> _Series:
+        key = (service, operation)
+        series = self.series.get(key)
+        if series is None:
+            with self.lock:
+                series = self.series.get(key)
+                if series is None:
+                    series = self.series[key] = _Series(self, service, operation)
+        return series
+
+    def error_counter(self, series: _Series, service: str, operation: str, code: str) -> None:
+        """Count one error of ``code``, admitting the code if it is well-formed and new codes
+        are still allowed; the slow path of a code this series has not counted yet."""
+        with self.lock:
+            if code in self.codes or (
+                _CODE.fullmatch(code) is not None and len(self.codes) < self.max_error_codes
+            ):
+                self.codes.add(code)
+                inc = series.errors.get(code)
+                if inc is None:
+                    inc = series.errors[code] = self.errors.labels(service, operation, code).inc
+            else:
+                inc = self.errors.labels(service, operation, OTHER_ERROR_CODE).inc
+        inc()
+
+
+_REGISTRIES: weakref.WeakKeyDictionary[CollectorRegistry, _Metrics] = weakref.WeakKeyDictionary()
+_REGISTRIES_LOCK = threading.Lock()
+
+
+def _metrics_for(
+    registry: CollectorRegistry, buckets: tuple[float, ...], max_error_codes: int
+) -> _Metrics:
+    with _REGISTRIES_LOCK:
+        metrics = _REGISTRIES.get(registry)
+        if metrics is not None:
+            if metrics.buckets != buckets or metrics.max_error_codes != max_error_codes:
+                raise ConfigurationError(
+                    "this registry already holds botoware's AWS client metrics with "
+                    f"buckets={metrics.buckets} and max_error_codes={metrics.max_error_codes}; "
+                    "a second MetricsPlugin on it must use the same settings (or pass "
+                    "another registry)."
+                )
+            return metrics
+        metrics = _Metrics(buckets, max_error_codes)
+        registered: list[Any] = []
+        try:
+            for collector in metrics.collectors():
+                registry.register(collector)
+                registered.append(collector)
+        except ValueError as exc:
+            for collector in registered:
+                registry.unregister(collector)
+            raise ConfigurationError(
+                f"the registry already has a metric botoware would create ({exc}); pass "
+                "MetricsPlugin(registry=...) another registry."
+            ) from None
+        _REGISTRIES[registry] = metrics
+        return metrics
+
+
+def _check_buckets(buckets: Iterable[float] | None) -> tuple[float, ...]:
+    if buckets is None:
+        return DEFAULT_BUCKETS
+    try:
+        bounds = tuple(float(b) for b in buckets)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"MetricsPlugin(buckets={buckets!r}): buckets must be numbers (seconds)."
+        ) from None
+    finite = tuple(b for b in bounds if b != float("inf"))
+    if not finite or list(finite) != sorted(set(finite)) or finite[0] <= 0:
+        raise ConfigurationError(
+            f"MetricsPlugin(buckets={buckets!r}): give positive upper bounds in seconds, "
+            "strictly increasing, e.g. (0.01, 0.1, 1, 10)."
+        )
+    return finite
+
+
+# -------------------------------------------------------------------------------------------
+# OpenTelemetry instruments (optional)
+# -------------------------------------------------------------------------------------------
+
+OTEL_CALL_DURATION = "rpc.client.call.duration"
+"""OpenTelemetry histogram (seconds), the RPC semantic conventions' client call duration."""
+OTEL_ATTEMPTS = "aws.client.attempts"
+"""OpenTelemetry counter of HTTP attempts."""
+OTEL_ACTIVE_CALLS = "aws.client.active_calls"
+"""OpenTelemetry up-down counter of calls in flight."""
+
+
+@final
+class _OtelSeries:
+    """Attribute sets of one (service, operation), built once."""
+
+    __slots__ = ("errors", "ok", "service")
+
+    def __init__(self, service_id: str, operation: str) -> None:
+        self.ok: Attributes = {
+            "rpc.system": "aws-api",
+            "rpc.service": service_id,
+            "rpc.method": operation,
+        }
+        self.service: Attributes = {"rpc.system": "aws-api", "rpc.service": service_id}
+        self.errors: dict[str, Attributes] = {}
+
+    def failed(self, code: str) -> Attributes:
+        attributes = self.errors.get(code)
+        if attributes is None:
+            attributes = self.errors[code] = {**(self.ok or {}), "error.type": code}
+        return attributes
+
+
+@final
+class _Otel:
+    __slots__ = ("active", "attempts", "duration")
+
+    def __init__(self, meter_provider: MeterProvider, buckets: Sequence[float]) -> None:
+        from botoware import __version__
+
+        meter = meter_provider.get_meter("botoware", __version__)
+        self.duration = meter.create_histogram(
+            OTEL_CALL_DURATION,
+            unit="s",
+            description="Duration of AWS API calls, all attempts and retry delays included.",
+            explicit_bucket_boundaries_advisory=list(buckets),
+        )
+        self.attempts = meter.create_counter(
+            OTEL_ATTEMPTS, unit="{attempt}", description="HTTP attempts of AWS API calls."
+        )
+        self.active = meter.create_up_down_counter(
+            OTEL_ACTIVE_CALLS, unit="{call}", description="AWS API calls in flight."
+        )
+
+
+# -------------------------------------------------------------------------------------------
+# The plugin
+# -------------------------------------------------------------------------------------------
+
+_SERIES = StashKey[_Series]()
+
+
+def _exemplar() -> dict[str, str] | None:
+    """The current sampled span's ids, for linking a duration to its trace."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid and context.trace_flags.sampled:
+        return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+    return None
+
+
+def _code_of(parsed: Mapping[str, Any], status: int) -> str:
+    error = parsed.get("Error")
+    code = error.get("Code") if isinstance(error, Mapping) else None
+    return str(code) if code else str(status)
+
+
+def _code_of_exception(exception: BaseException) -> str:
+    if isinstance(exception, ClientError):  # raised by a plugin or a customization, not botocore
+        return _code_of(exception.response, 0)
+    return type(exception).__name__
+
+
+@final
+class MetricsPlugin:
+    """Counts, times and tracks in flight every API call of the session it is installed into.
+
+    The collectors are created and registered when the plugin is built. Plugins built on the
+    same registry share them (so two sessions, or two plugins, never register a metric twice),
+    as long as they use the same ``buckets`` and ``max_error_codes``.
+
+    :param registry: where the metrics are registered; default prometheus_client's global
+        ``REGISTRY``.
+    :param buckets: upper bounds in seconds of ``aws_client_call_duration_seconds``; default
+        :data:`DEFAULT_BUCKETS`.
+    :param meter_provider: also record the measurements as OpenTelemetry instruments
+        (``rpc.client.call.duration``, ``aws.client.attempts``, ``aws.client.active_calls``).
+    :param max_error_codes: distinct ``error_code`` values the registry admits; later new
+        codes are counted as :data:`OTHER_ERROR_CODE`.
+    :raises ConfigurationError: for malformed buckets, or a registry that already holds one
+        of these names from elsewhere or with other settings.
+    """
+
+    botoware_name = "metrics"
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        buckets: Iterable[float] | None = None,
+        meter_provider: MeterProvider | None = None,
+        max_error_codes: int = 100,
+    ) -> None:
+        if isinstance(max_error_codes, bool) or not isinstance(max_error_codes, int):
+            raise ConfigurationError(
+                f"MetricsPlugin(max_error_codes={max_error_codes!r}) must be an int >= 0."
+            )
+        if max_error_codes < 0:
+            raise ConfigurationError(
+                f"MetricsPlugin(max_error_codes={max_error_codes}) must be >= 0."
+            )
+        bounds = _check_buckets(buckets)
+        self._registry = REGISTRY if registry is None else registry
+        self._metrics = _metrics_for(self._registry, bounds, max_error_codes)
+        self._otel = None if meter_provider is None else _Otel(meter_provider, bounds)
+        self._failed = False
+
+    def __repr__(self) -> str:
+        where = "REGISTRY" if self._registry is REGISTRY else "CollectorRegistry"
+        otel = ", meter_provider=..." if self._otel is not None else ""
+        return f"MetricsPlugin(registry={where}{otel})"
+
+    # ---- the start of a call ------------------------------------------------------------
+
+    @hookimpl(tryfirst=True)
+    def botoware_provide_client_params(self, call: Call) -> None:
+        # The first hook of a call (the in-flight gauge goes up before anything can fail).
+        # A decision hook, so exceptions would reach the user: contain them.
+        if call.presigned:
+            return  # nothing is sent, and no terminal hook would take it out of flight
+        try:
+            series = self._series(call)
+            series.in_flight.inc()
+            call.stash[_SERIES] = series
+            if self._otel is not None and series.otel is not None:
+                self._otel.active.add(1, series.otel.service)
+        except Exception:
+            self._report("provide_client_params")
+
+    # ---- the end of a call --------------------------------------------------------------
+    # tryfirst: the tracing plugin ends its span (and makes it no longer current) in its
+    # own trylast terminal hooks, so the span is still current here for the exemplar.
+
+    @hookimpl(tryfirst=True)
+    def botoware_after_call(
+        self, call: Call, http_response: AWSResponse, parsed: dict[str, Any]
+    ) -> None:
+        status = http_response.status_code
+        self._end(call, None if status < 300 else _code_of(parsed, status))
+
+    @hookimpl(tryfirst=True)
+    def botoware_after_call_error(self, call: Call, exception: BaseException) -> None:
+        self._end(call, _code_of_exception(exception))
+
+    def _end(self, call: Call, code: str | None) -> None:
+        elapsed = time.monotonic() - call.started
+        series = call.stash.get(_SERIES, None)
+        started = series is not None
+        if series is None:  # failed before its first hook, or the plugin came in mid-call
+            series = self._series(call)
+        else:
+            series.in_flight.dec()
+        if code is None:
+            series.success()
+        else:
+            series.error()
+            inc = series.errors.get(code)
+            if inc is None:
+                self._metrics.error_counter(series, call.service, call.operation, code)
+            else:
+                inc()
+        series.observe(elapsed, _exemplar())
+        # botocore numbers the attempts of a call in its context; the last number is the count
+        # (0 when the call failed or was answered before its first request).
+        attempts = call.attempt
+        if attempts:
+            series.attempt(attempts)
+        otel, names = self._otel, series.otel
+        if otel is not None and names is not None:
+            if started:
+                otel.active.add(-1, names.service)
+            if attempts:
+                otel.attempts.add(attempts, names.ok)
+            otel.duration.record(elapsed, names.ok if code is None else names.failed(code))
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _series(self, call: Call) -> _Series:
+        series = self._metrics.series_of(call.service, call.operation)
+        if self._otel is not None and series.otel is None:
+            series.otel = _OtelSeries(call.service_id, call.operation)
+        return series
+
+    def _report(self, hook: str) -> None:
+        level = logging.DEBUG if self._failed else logging.ERROR
+        self._failed = True
+        logger.log(level, "metrics failed in %s; the AWS call goes on", hook, exc_info=True)
+
+
+_DEFAULT: MetricsPlugin | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def plugin() -> MetricsPlugin:
+    """The ``"metrics"`` built-in: prometheus_client's global ``REGISTRY``, default buckets.
+
+    The same instance every time, so installing ``"metrics"`` into many sessions registers
+    the collectors once.
+    """
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = MetricsPlugin()
+        return _DEFAULT
