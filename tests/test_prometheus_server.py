@@ -1,0 +1,170 @@
+"""A real Prometheus server scrapes serve() on loopback and answers queries over its HTTP API.
+
+Needs the ``prometheus`` binary (Debian package ``prometheus``; ``.ci/run`` installs it). Without
+it the tests skip, except under CI (``CI=true``), where a missing binary is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+import botoware
+from botoware.contrib.prometheus import MetricsServer, serve
+from botoware.plugins.metrics import MetricsPlugin
+
+pytestmark = pytest.mark.prometheus
+
+CALLS = 5
+DEADLINE = 30.0  # seconds for Prometheus to start, scrape and answer
+T = TypeVar("T")
+
+
+def _binary() -> str:
+    found = shutil.which("prometheus")
+    if found is None:
+        reason = "the prometheus binary is not installed (apt-get install prometheus)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI must run this test (.ci/run installs it)")
+        pytest.skip(reason)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Scraped:
+    """A Prometheus server scraping serve() every second, and what the calls were."""
+
+    api: str
+    target: MetricsServer
+    trace_id: str
+    log: Path
+
+    def get(self, path: str, **params: str) -> Any:
+        url = f"{self.api}{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.load(response)
+
+    def until(self, what: str, probe: Callable[[], T | None]) -> T:
+        """Poll ``probe`` until it answers, or fail after DEADLINE with Prometheus's log."""
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            try:
+                answer = probe()
+            except OSError:  # not listening yet
+                answer = None
+            if answer is not None:
+                return answer
+            if time.monotonic() > deadline:
+                pytest.fail(f"Prometheus never showed {what}; its log:\n{self.log.read_text()}")
+            time.sleep(0.25)  # polling another process, which scrapes once a second
+
+
+@pytest.fixture(scope="module")
+def scraped(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scraped]:
+    """5 STS calls counted (inside a sampled span), served, and scraped by Prometheus."""
+    binary = _binary()
+    registry = CollectorRegistry()
+    session = boto3.Session(
+        aws_access_key_id="AKIDEXAMPLEBOTOWARE1",
+        aws_secret_access_key="wJalrXUtnFEMIbotowareSECRETKEYEXAMPLE01",
+        region_name="us-east-1",
+    )
+    tracer = TracerProvider().get_tracer("test")
+    with botoware.install(session, plugins=[MetricsPlugin(registry)], autoload=False):
+        sts = session.client("sts", endpoint_url=moto_url)
+        with tracer.start_as_current_span("handler") as span:
+            for _ in range(CALLS):
+                sts.get_caller_identity()
+    trace_id = f"{span.get_span_context().trace_id:032x}"
+
+    workdir = tmp_path_factory.mktemp("prometheus")
+    with serve(registry=registry) as target:
+        config = workdir / "prometheus.yml"
+        config.write_text(
+            "global:\n"
+            "  scrape_interval: 1s\n"
+            "  scrape_timeout: 1s\n"
+            "scrape_configs:\n"
+            "  - job_name: botoware\n"
+            "    metrics_path: /metrics\n"
+            "    static_configs:\n"
+            f"      - targets: ['127.0.0.1:{target.port}']\n"
+        )
+        port = _free_port()
+        log = workdir / "prometheus.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--enable-feature=exemplar-storage",
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            yield Scraped(f"http://127.0.0.1:{port}", target, trace_id, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_prometheus_scrapes_the_call_count(scraped: Scraped) -> None:
+    """Prometheus's query API answers aws_client_calls_total with the calls made."""
+    query = 'aws_client_calls_total{service="sts",operation="GetCallerIdentity",outcome="success"}'
+
+    def probe() -> list[Any] | None:
+        result: list[Any] = scraped.get("/api/v1/query", query=query)["data"]["result"]
+        return result or None
+
+    [series] = scraped.until("aws_client_calls_total", probe)
+    assert series["metric"]["job"] == "botoware"
+    assert series["metric"]["instance"] == f"127.0.0.1:{scraped.target.port}"
+    assert float(series["value"][1]) == CALLS
+
+
+def test_prometheus_keeps_the_duration_exemplar(scraped: Scraped) -> None:
+    """Scraping OpenMetrics, Prometheus stores the duration's exemplar with the span's trace id."""
+    query = 'aws_client_call_duration_seconds_bucket{operation="GetCallerIdentity"}'
+
+    def probe() -> set[str] | None:
+        now = time.time()
+        answer = scraped.get(
+            "/api/v1/query_exemplars", query=query, start=str(now - 3600), end=str(now + 60)
+        )
+        found = {
+            exemplar["labels"]["trace_id"]
+            for series in answer["data"]
+            for exemplar in series["exemplars"]
+        }
+        return found or None
+
+    assert scraped.until("an exemplar", probe) == {scraped.trace_id}
