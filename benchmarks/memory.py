@@ -19,7 +19,6 @@ import os
 import sys
 import time
 import tracemalloc
-import types
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,6 +32,7 @@ from prometheus_client import CollectorRegistry
 
 import botoware
 from botoware.hooks.call import Call, Run
+from botoware.plugins.metrics import MetricsPlugin
 from botoware.plugins.tracing import TracingPlugin
 
 CREDENTIALS = {
@@ -145,14 +145,6 @@ def _answered(client: Any, operation: str, answer: Any) -> Any:
     return client
 
 
-def _metrics(registry: CollectorRegistry) -> object:
-    try:  # TEMPORARY until the metrics plugin lands
-        from botoware.plugins.metrics import MetricsPlugin
-    except ImportError:
-        return types.SimpleNamespace(botoware_name="no-metrics-yet")
-    return MetricsPlugin(registry=registry)
-
-
 class Workload:
     """One installed session, one client per operation, answered at before-send."""
 
@@ -162,7 +154,7 @@ class Workload:
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.registry = CollectorRegistry()
         self.session = boto3.Session(**CREDENTIALS)
-        plugins = [TracingPlugin(tracer_provider=provider), _metrics(self.registry)]
+        plugins = [TracingPlugin(tracer_provider=provider), MetricsPlugin(registry=self.registry)]
         self.installation = (
             None if bare else botoware.install(self.session, plugins=plugins, autoload=False)
         )
@@ -200,7 +192,7 @@ def clients_are_released() -> dict[str, bool]:
     before = session.client("s3", endpoint_url=ENDPOINT)
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(CountingExporter()))
-    plugins = [TracingPlugin(tracer_provider=provider), _metrics(CollectorRegistry())]
+    plugins = [TracingPlugin(tracer_provider=provider), MetricsPlugin(registry=CollectorRegistry())]
     installation = botoware.install(session, plugins=plugins, autoload=False)
     after = session.client("sqs", endpoint_url=ENDPOINT)
     _answered(before, "ListObjectsV2", _answer(*OPERATIONS[1][4:]))

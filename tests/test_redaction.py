@@ -9,7 +9,6 @@ record of a ``botoware`` logger are scanned for the secrets the workload used.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import io
 import json
 import logging
@@ -105,6 +104,7 @@ def _every_builtin(credentials_file: Path) -> Telemetry:
 
     from botoware.plugins import BUILTINS
     from botoware.plugins.credentials import JsonFileCredentials
+    from botoware.plugins.metrics import MetricsPlugin
     from botoware.plugins.tracing import TracingPlugin
 
     exporter = InMemorySpanExporter()
@@ -117,12 +117,8 @@ def _every_builtin(credentials_file: Path) -> Telemetry:
             credentials_file, tracer_provider=provider, registry=registry
         ),
     }
-    if importlib.util.find_spec("botoware.plugins.metrics") is not None:  # TEMPORARY
-        from botoware.plugins.metrics import MetricsPlugin
-
-        configured["metrics"] = MetricsPlugin(registry=registry)
+    configured["metrics"] = MetricsPlugin(registry=registry)
     plugins = [configured.get(name, name) for name in BUILTINS]
-    plugins = [p for p in plugins if p != "metrics"]  # TEMPORARY
     return Telemetry(plugins, exporter, registry)
 
 
@@ -305,3 +301,4 @@ def test_the_scan_sees_what_it_scans(captured: Captured) -> None:
     names = [json.loads(span)["name"] for span in captured.spans]
     assert "botoware.credentials load" in names and "SQS.SendMessage" in names
     assert "aws_credentials_refreshes_total" in captured.metrics
+    assert 'aws_client_calls_total{operation="SendMessage"' in captured.metrics
