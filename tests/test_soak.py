@@ -1,8 +1,10 @@
 """Soak: 8 threads share clients for a few thousand calls against moto with faults injected.
 
 Bounded (about 2,400 calls) so that it runs in CI. Whatever the faults and the raising
-observer do, every call ends exactly once in every plugin, the OpenTelemetry context after
-each call equals the one before it, and no observer's exception reaches the user.
+observer do, every call ends exactly once in every plugin, one span ends per call, the metric
+totals are exact, the OpenTelemetry context after each call equals the one before it, and no
+observer's exception reaches the user. The xfail tests at the end show what uninstalling a
+plugin while calls are in flight does today.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from prometheus_client import CollectorRegistry
 
 import botoware
+from botoware.plugins.metrics import ATTEMPTS as ATTEMPTS_TOTAL
+from botoware.plugins.metrics import CALL_DURATION, CALLS, CALLS_IN_FLIGHT, MetricsPlugin
 from botoware.plugins.retry import RetryPlugin, RetryPolicy
 from botoware.plugins.tracing import TracingPlugin
 
@@ -46,6 +51,7 @@ OBSERVER_HOOKS = (
     "run_end",
 )
 TERMINAL = botoware.StashKey[list[str]]()
+ATTEMPTS = botoware.StashKey[int]()
 EXPECTED_ERRORS = (
     botocore.exceptions.ClientError,
     botocore.exceptions.ConnectionError,
@@ -68,9 +74,11 @@ class Counting:
 
     def botoware_after_call(self, call: botoware.Call) -> None:
         call.stash.setdefault(TERMINAL, []).append("after_call")
+        call.stash[ATTEMPTS] = call.attempt
 
     def botoware_after_call_error(self, call: botoware.Call) -> None:
         call.stash.setdefault(TERMINAL, []).append("after_call_error")
+        call.stash[ATTEMPTS] = call.attempt
 
     def botoware_run_start(self, run: botoware.Run) -> None:
         self.runs["start"] += 1
@@ -214,6 +222,16 @@ class User:
     span_ids: list[int] = field(default_factory=list)
 
 
+def _total(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    """The sum of a metric's samples over every label set matching ``labels``."""
+    return sum(
+        sample.value
+        for family in registry.collect()
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
+
+
 @pytest.fixture
 def resources(client: Any) -> dict[str, str]:
     """A bucket, a queue and a table in moto (created before anything is installed)."""
@@ -232,7 +250,7 @@ def resources(client: Any) -> dict[str, str]:
 def test_soak_every_call_ends_once_in_every_plugin(
     session: Any, client: Any, resources: dict[str, str]
 ) -> None:
-    """8 threads, shared clients, faults and a raising observer: one ending per call."""
+    """8 threads, shared clients, faults, a raising observer: one ending, span, count per call."""
     config = botocore.config.Config(
         retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}, max_pool_connections=THREADS
     )
@@ -243,7 +261,9 @@ def test_soak_every_call_ends_once_in_every_plugin(
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracing = TracingPlugin(tracer_provider=provider, attempt_spans=True)
     user = User(TracerProvider().get_tracer("soak"))
-    plugins: list[object] = [counting, raising, faults, retry, tracing]
+    registry = CollectorRegistry()
+    metrics = MetricsPlugin(registry=registry)
+    plugins: list[object] = [counting, raising, faults, retry, tracing, metrics]
     with botoware.install(session, plugins=plugins, autoload=False):
         clients = {name: client(name, config=config) for name in ("s3", "sqs", "dynamodb")}
         with ThreadPoolExecutor(THREADS) as pool:
@@ -272,6 +292,13 @@ def test_soak_every_call_ends_once_in_every_plugin(
     assert len(client_spans) == made, "spans ended == calls made"
     errors = sum(n for t in tallies for outcome, n in t.outcomes.items() if outcome != "ok")
     assert sum(s.status.status_code is StatusCode.ERROR for s in client_spans) == errors
+
+    assert _total(registry, CALLS) == made, "metric totals are exact"
+    assert _total(registry, CALLS, outcome="error") == errors
+    assert _total(registry, CALL_DURATION + "_count") == made
+    assert _total(registry, ATTEMPTS_TOTAL) == sum(c.stash[ATTEMPTS] for c in counting.calls)
+    assert _total(registry, CALLS_IN_FLIGHT) == 0
+
     runs_ids = {s.context.span_id for s in finished if s.name.endswith(" paginate")}
     parents = set(user.span_ids) | runs_ids
     assert all(s.parent is None or s.parent.span_id in parents for s in client_spans)
