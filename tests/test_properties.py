@@ -25,9 +25,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from prometheus_client import CollectorRegistry
 
 import botoware
 import botoware.hooks.bridge
+from botoware.plugins.metrics import ATTEMPTS as ATTEMPTS_TOTAL
+from botoware.plugins.metrics import CALLS as CALLS_TOTAL
+from botoware.plugins.metrics import CALLS_IN_FLIGHT, MetricsPlugin
 from botoware.plugins.tracing import TracingPlugin
 
 CREDENTIALS = {
@@ -330,6 +334,15 @@ class World:
     script: Script
     spans: InMemorySpanExporter
     user_tracer: Any
+    registry: CollectorRegistry
+
+    def total(self, name: str, **labels: str) -> float:
+        return sum(
+            sample.value
+            for family in self.registry.collect()
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
 
 
 @pytest.fixture(scope="module")
@@ -348,9 +361,10 @@ def world() -> Iterator[World]:
     tracing = TracingPlugin(tracer_provider=provider, attempt_spans=True)
     # The user's own spans come from another provider, so only botoware's are exported.
     user_tracer = TracerProvider().get_tracer("property-tests")
-    plugins = [ledger, script, Raiser(script), tracing]
+    registry = CollectorRegistry()
+    plugins = [ledger, script, Raiser(script), tracing, MetricsPlugin(registry=registry)]
     with botoware.install(session, plugins=plugins, autoload=False):
-        yield World(clients, ledger, script, exporter, user_tracer)
+        yield World(clients, ledger, script, exporter, user_tracer, registry)
 
 
 def _play(world: World, scenario: Scenario) -> BaseException | None:
@@ -399,6 +413,9 @@ def test_every_call_ends_exactly_once_as_the_model_says(
     """Whatever fails, each call ends once, with the ending and error the model predicts."""
     world.ledger.reset()
     world.spans.clear()
+    calls_before = world.total(CALLS_TOTAL)
+    errors_before = world.total(CALLS_TOTAL, outcome="error")
+    attempts_before = world.total(ATTEMPTS_TOTAL)
     errors = []
     for scenario in calls:
         error = _play(world, scenario)
@@ -412,6 +429,12 @@ def test_every_call_ends_exactly_once_as_the_model_says(
     assert len(spans) == len(calls), "one ended CLIENT span per call"
     for span, error in zip(spans, errors, strict=True):
         assert (span.status.status_code is StatusCode.ERROR) == (error is not None), span.name
+    assert world.total(CALLS_TOTAL) - calls_before == len(calls), "metric totals are exact"
+    failed = sum(error is not None for error in errors)
+    assert world.total(CALLS_TOTAL, outcome="error") - errors_before == failed
+    attempts = sum(world.ledger.hooks[id(call)][-1][1] for call in world.ledger.calls)
+    assert world.total(ATTEMPTS_TOTAL) - attempts_before == attempts
+    assert world.total(CALLS_IN_FLIGHT) == 0
     assert len(world.ledger.calls) == len(calls)
     for call, scenario in zip(world.ledger.calls, calls, strict=True):
         hooks = world.ledger.hooks[id(call)]
