@@ -1,0 +1,230 @@
+"""``botoware run``: a program's boto3 calls traced and measured without touching its code.
+
+``botoware run -- python app.py`` runs the command with a directory prepended to
+``PYTHONPATH`` whose ``sitecustomize`` module (run by Python's ``site`` at start-up, before
+``app.py``) first runs any ``sitecustomize`` the environment already had, then calls
+:func:`bootstrap`. That reads the settings from environment variables, which is how the
+command line hands them over and how a deployment can set them without the command line:
+
+=================================  ===============================================================
+``BOTOWARE_PLUGINS``               built-in plugins to install, comma separated
+                                   (default ``tracing,metrics``); entry-point plugins load too
+                                   unless ``BOTOWARE_DISABLE_PLUGIN_AUTOLOAD=1``
+``BOTOWARE_METRICS_PORT``          serve Prometheus metrics on this port (0: a free one); unset:
+                                   no endpoint
+``BOTOWARE_METRICS_ADDR``          the endpoint's address (default ``127.0.0.1``)
+``OTEL_TRACES_EXPORTER``           ``otlp`` (default), ``console`` or ``none`` (botoware sets up
+                                   no tracer provider; the program's own, if any, gets the spans)
+``OTEL_EXPORTER_OTLP_ENDPOINT``,   read by :func:`botoware.contrib.otel.configure`
+``OTEL_SERVICE_NAME``, ...
+=================================  ===============================================================
+
+Python started with ``-S``, ``-I`` or ``-E`` skips ``sitecustomize`` or ``PYTHONPATH``, and
+then runs without botoware.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, final
+
+from botoware.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from botoware.contrib.prometheus import MetricsServer
+    from botoware.host import Installation
+
+__all__ = [
+    "BOOTSTRAP_DIR",
+    "DEFAULT_PLUGINS",
+    "METRICS_ADDR_ENV",
+    "METRICS_PORT_ENV",
+    "PLUGINS_ENV",
+    "RunSettings",
+    "bootstrap",
+    "child_environment",
+    "execute",
+]
+
+PLUGINS_ENV = "BOTOWARE_PLUGINS"
+METRICS_PORT_ENV = "BOTOWARE_METRICS_PORT"
+METRICS_ADDR_ENV = "BOTOWARE_METRICS_ADDR"
+DEFAULT_PLUGINS = ("tracing", "metrics")
+BOOTSTRAP_DIR = str(Path(__file__).resolve().parent / "_bootstrap")
+"""The directory whose ``sitecustomize.py`` installs botoware in the child."""
+
+_EXPORTERS = ("otlp", "console", "none")
+
+
+@final
+@dataclass(frozen=True)
+class RunSettings:
+    """What the child installs, read from its environment by :meth:`from_env`."""
+
+    plugins: tuple[str, ...] = DEFAULT_PLUGINS
+    exporters: tuple[str, ...] = ("otlp",)
+    metrics_port: int | None = None
+    metrics_addr: str = "127.0.0.1"
+
+    @property
+    def configures_tracing(self) -> bool:
+        """Whether the child sets up an SDK tracer provider (tracing on, an exporter chosen)."""
+        return "tracing" in self.plugins and self.exporters != ("none",)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RunSettings:
+        """Read and check the settings.
+
+        :raises ConfigurationError: naming the variable, for an unknown plugin or exporter or
+            a port that is no port.
+        """
+        from botoware.plugins import BUILTINS
+
+        raw = env.get(PLUGINS_ENV)
+        plugins = DEFAULT_PLUGINS if raw is None else _names(raw)
+        for name in plugins:
+            if name not in BUILTINS:
+                raise ConfigurationError(
+                    f"{PLUGINS_ENV} names {name!r}, which is no built-in plugin; use some of "
+                    f"{', '.join(sorted(BUILTINS))}. Plugins of installed distributions load "
+                    "by themselves (entry points)."
+                )
+        exporters = _names(env.get("OTEL_TRACES_EXPORTER", "")) or ("otlp",)
+        for name in exporters:
+            if name not in _EXPORTERS:
+                raise ConfigurationError(
+                    f"OTEL_TRACES_EXPORTER={name!r} is no exporter botoware run can set up; "
+                    f"use one of {', '.join(_EXPORTERS)}."
+                )
+        if "none" in exporters and len(exporters) > 1:
+            raise ConfigurationError(
+                f"OTEL_TRACES_EXPORTER={','.join(exporters)!r} mixes 'none' with exporters."
+            )
+        port_text = env.get(METRICS_PORT_ENV, "").strip()
+        port: int | None = None
+        if port_text:
+            if not port_text.isdigit() or int(port_text) > 65535:
+                raise ConfigurationError(
+                    f"{METRICS_PORT_ENV}={port_text!r} is no port; use 0 to 65535 (0: a free one)."
+                )
+            port = int(port_text)
+        addr = env.get(METRICS_ADDR_ENV, "").strip() or "127.0.0.1"
+        return cls(plugins, exporters, port, addr)
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
+
+
+def child_environment(
+    environ: Mapping[str, str],
+    *,
+    exporter: str | None = None,
+    otlp_endpoint: str | None = None,
+    metrics_port: int | None = None,
+    plugins: str | None = None,
+) -> dict[str, str]:
+    """The environment of ``botoware run``'s command: ``environ`` with the options set.
+
+    Options left None keep whatever ``environ`` says. The bootstrap directory goes first on
+    ``PYTHONPATH``. The settings are checked here, so a mistake fails before the command
+    starts.
+
+    :raises ConfigurationError: for bad settings, naming the variable.
+    """
+    env = dict(environ)
+    if exporter is not None:
+        env["OTEL_TRACES_EXPORTER"] = exporter
+    if otlp_endpoint is not None:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+    if metrics_port is not None:
+        env[METRICS_PORT_ENV] = str(metrics_port)
+    if plugins is not None:
+        env[PLUGINS_ENV] = plugins
+    settings = RunSettings.from_env(env)
+    if settings.configures_tracing:
+        _require_sdk()
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([BOOTSTRAP_DIR, *(p for p in paths if p != BOOTSTRAP_DIR)])
+    return env
+
+
+def _require_sdk() -> None:
+    try:
+        import opentelemetry.sdk.trace  # noqa: F401
+    except ImportError:
+        from botoware.errors import MissingExtraError
+
+        raise MissingExtraError(
+            "botoware run with the 'tracing' plugin", "otel", "opentelemetry-sdk"
+        ) from None
+
+
+def execute(command: Sequence[str], env: Mapping[str, str]) -> int:
+    """Replace this process with ``command`` (so signals and the exit code are the command's).
+
+    Returns only when the command cannot be started: 127 if it is not found, 126 if it is
+    not executable, with the reason on stderr.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], list(command), dict(env))
+    except FileNotFoundError:
+        print(f"botoware run: command not found: {command[0]}", file=sys.stderr)
+        return 127
+    except PermissionError as error:
+        print(f"botoware run: cannot execute {command[0]}: {error.strerror}", file=sys.stderr)
+        return 126
+    except OSError as error:
+        print(f"botoware run: cannot execute {command[0]}: {error}", file=sys.stderr)
+        return 126
+    raise AssertionError("unreachable: exec returned")  # pragma: no cover
+
+
+# -------------------------------------------------------------------------------------------
+# In the child
+# -------------------------------------------------------------------------------------------
+
+
+@final
+class _Bootstrapped:
+    """What :func:`bootstrap` set up, kept so it lives as long as the process."""
+
+    installation: Installation | None = None
+    metrics: MetricsServer | None = None
+
+
+STATE = _Bootstrapped()
+
+
+def bootstrap(environ: MutableMapping[str, str] | None = None) -> Installation:
+    """Install botoware process-wide as the settings in ``environ`` say (default os.environ).
+
+    Sets up the tracer provider (through :func:`botoware.contrib.otel.configure`, unless the
+    exporter is ``none`` or tracing is not among the plugins), installs the plugins into every
+    session (``botoware.install(None, ...)``) and starts the metrics endpoint when a port is
+    set. The port variable is then removed from the environment, so the program's own Python
+    subprocesses, also bootstrapped, do not fight over the port.
+    """
+    env = os.environ if environ is None else environ
+    settings = RunSettings.from_env(env)
+    import botoware
+
+    if settings.configures_tracing:
+        from botoware.contrib import otel
+
+        otel.configure()  # exporter, endpoint and service name from the OTEL_* variables
+    installation = botoware.install(None, plugins=settings.plugins, autoload=True)
+    STATE.installation = installation
+    if settings.metrics_port is not None:
+        from botoware.contrib.prometheus import serve
+
+        STATE.metrics = serve(port=settings.metrics_port, addr=settings.metrics_addr)
+        env.pop(METRICS_PORT_ENV, None)
+        print(f"botoware run: Prometheus metrics at {STATE.metrics.url}", file=sys.stderr)
+    return installation
