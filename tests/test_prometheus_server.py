@@ -31,6 +31,7 @@ from botoware.plugins.metrics import MetricsPlugin
 pytestmark = pytest.mark.prometheus
 
 CALLS = 5
+DASHBOARD = Path(__file__).resolve().parent.parent / "docs" / "grafana-dashboard.json"
 DEADLINE = 30.0  # seconds for Prometheus to start, scrape and answer
 T = TypeVar("T")
 
@@ -168,3 +169,27 @@ def test_prometheus_keeps_the_duration_exemplar(scraped: Scraped) -> None:
         return found or None
 
     assert scraped.until("an exemplar", probe) == {scraped.trace_id}
+
+
+def test_dashboard_queries_run_and_show_the_calls(scraped: Scraped) -> None:
+    """Every query of docs/grafana-dashboard.json is valid PromQL; the calls panel has data."""
+
+    def concrete(expr: str) -> str:
+        return (
+            expr.replace("$__rate_interval", "1m")
+            .replace("$service", ".*")
+            .replace("$operation", ".*")
+        )
+
+    dashboard = json.loads(DASHBOARD.read_text())
+    queries = [concrete(t["expr"]) for panel in dashboard["panels"] for t in panel["targets"]]
+    for query in queries:
+        answer = scraped.get("/api/v1/query", query=query)
+        assert answer["status"] == "success", (query, answer)
+
+    def probe() -> list[Any] | None:
+        result: list[Any] = scraped.get("/api/v1/query", query=queries[0])["data"]["result"]
+        return result or None
+
+    series = scraped.until("a rate of calls", probe)
+    assert {s["metric"]["operation"] for s in series} == {"GetCallerIdentity"}

@@ -60,6 +60,9 @@ __all__ = [
     "ATTEMPTS",
     "DEFAULT_BUCKETS",
     "ERRORS",
+    "OTEL_ACTIVE_CALLS",
+    "OTEL_ATTEMPTS",
+    "OTEL_CALL_DURATION",
     "OTHER_ERROR_CODE",
     "MetricsPlugin",
     "plugin",
@@ -118,7 +121,16 @@ _OUTCOMES = ("success", "error")
 class _Series:
     """The labelled children of one (service, operation), looked up once, not per call."""
 
-    __slots__ = ("attempt", "error", "errors", "in_flight", "observe", "otel", "success")
+    __slots__ = (
+        "attempt",
+        "error",
+        "errors",
+        "in_flight_dec",
+        "in_flight_inc",
+        "observe",
+        "otel",
+        "success",
+    )
 
     def __init__(self, metrics: _Metrics, service: str, operation: str) -> None:
         self.success: Callable[[], None] = metrics.calls.labels(service, operation, "success").inc
@@ -127,7 +139,9 @@ class _Series:
             service, operation
         ).observe
         self.attempt: Callable[[float], None] = metrics.attempts.labels(service, operation).inc
-        self.in_flight: Gauge = metrics.in_flight.labels(service)
+        gauge = metrics.in_flight.labels(service)
+        self.in_flight_inc: Callable[[], None] = gauge.inc
+        self.in_flight_dec: Callable[[], None] = gauge.dec
         # error code as reported -> the child's inc (admitted codes only)
         self.errors: dict[str, Callable[[], None]] = {}
         self.otel: _OtelSeries | None = None
@@ -415,7 +429,7 @@ class MetricsPlugin:
             return  # nothing is sent, and no terminal hook would take it out of flight
         try:
             series = self._series(call)
-            series.in_flight.inc()
+            series.in_flight_inc()
             call.stash[_SERIES] = series
             if self._otel is not None and series.otel is not None:
                 self._otel.active.add(1, series.otel.service)
@@ -431,6 +445,17 @@ class MetricsPlugin:
         self, call: Call, http_response: AWSResponse, parsed: dict[str, Any]
     ) -> None:
         status = http_response.status_code
+        series = call.stash.get(_SERIES, None)
+        if status < 300 and series is not None and self._otel is None:
+            # The common case, spelled out: this runs on every successful call.
+            elapsed = time.monotonic() - call.started
+            series.in_flight_dec()
+            series.success()
+            series.observe(elapsed, _exemplar())
+            attempts = call.attempt
+            if attempts:
+                series.attempt(attempts)
+            return
         self._end(call, None if status < 300 else _code_of(parsed, status))
 
     @hookimpl(tryfirst=True)
@@ -444,7 +469,7 @@ class MetricsPlugin:
         if series is None:  # failed before its first hook, or the plugin came in mid-call
             series = self._series(call)
         else:
-            series.in_flight.dec()
+            series.in_flight_dec()
         if code is None:
             series.success()
         else:
