@@ -28,6 +28,7 @@ from botoware.plugins.metrics import (
     MetricsPlugin,
 )
 from botoware.plugins.retry import RetryPlugin, RetryPolicy
+from botoware.testing import Faults, connection_error, server_error, throttle
 
 # -------------------------------------------------------------------------------------------
 # Fixtures and helpers
@@ -96,33 +97,6 @@ class _Raw:
 def s3_error(url: str, status: int, code: str) -> AWSResponse:
     body = f"<Error><Code>{escape(code)}</Code><Message>injected</Message></Error>".encode()
     return AWSResponse(url, status, {"Content-Type": "application/xml"}, _Raw(body))
-
-
-class Throttle:
-    """Answers the first ``failures`` attempts of every call with an S3 503 SlowDown."""
-
-    botoware_name = "throttle"
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-
-    def botoware_before_send(self, call: botoware.Call, request: Any) -> AWSResponse | None:
-        if call.attempt > self.failures:
-            return None  # on to moto
-        return s3_error(request.url, 503, "SlowDown")
-
-
-class Refuse:
-    """Fails the first ``failures`` attempts of every call as if the endpoint were down."""
-
-    botoware_name = "refuse"
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-
-    def botoware_before_send(self, call: botoware.Call, request: Any) -> None:
-        if call.attempt <= self.failures:
-            raise botocore.exceptions.EndpointConnectionError(endpoint_url=request.url)
 
 
 class Codes:
@@ -271,23 +245,38 @@ def test_attempts_are_calls_plus_retries(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
     """Two throttled attempts per call, then success: attempts are three per call."""
-    plugins = [Throttle(failures=2), no_wait_retries(3), metrics]
-    with botoware.install(session, plugins=plugins, autoload=False):
+    faults = Faults({"s3.ListBuckets": [throttle(), throttle()]})
+    with botoware.install(session, plugins=[faults, no_wait_retries(3), metrics], autoload=False):
         s3 = client("s3")
         for _ in range(4):
             response = s3.list_buckets()
             assert response["ResponseMetadata"]["RetryAttempts"] == 2
+    assert faults.count("throttle") == 8
     assert calls(registry, "s3", "ListBuckets", "success") == 4
-    assert attempts(registry, "s3", "ListBuckets") == 12
+    assert attempts(registry, "s3", "ListBuckets") == 4 + 8
     assert errors(registry, "s3", "ListBuckets", "SlowDown") is None
+
+
+def test_every_kind_of_retried_fault_is_an_attempt(
+    session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
+) -> None:
+    """A throttle, a 5xx and a refused connection, then success: four attempts, one success."""
+    rule = [throttle(), server_error(503), connection_error()]
+    faults = Faults({"sts.GetCallerIdentity": rule})
+    with botoware.install(session, plugins=[faults, no_wait_retries(4), metrics], autoload=False):
+        client("sts").get_caller_identity()
+    assert [i.fault for i in faults.injected] == ["throttle", "server_error", "connection_error"]
+    assert calls(registry, "sts", "GetCallerIdentity", "success") == 1
+    assert calls(registry, "sts", "GetCallerIdentity", "error") == 0
+    assert attempts(registry, "sts", "GetCallerIdentity") == 4
 
 
 def test_retries_exhausted_count_one_error(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
     """A call throttled on every attempt is one error, with every attempt counted."""
-    plugins = [Throttle(failures=99), no_wait_retries(3), metrics]
-    with botoware.install(session, plugins=plugins, autoload=False):
+    faults = Faults({"s3.ListBuckets": throttle()})
+    with botoware.install(session, plugins=[faults, no_wait_retries(3), metrics], autoload=False):
         with pytest.raises(botocore.exceptions.ClientError):
             client("s3").list_buckets()
     assert calls(registry, "s3", "ListBuckets", "error") == 1
@@ -295,15 +284,17 @@ def test_retries_exhausted_count_one_error(
     assert attempts(registry, "s3", "ListBuckets") == 3
 
 
-def test_connection_errors_retried_count_their_attempts(
+def test_connection_refused_on_every_attempt_counts_the_exception(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
-    """A refused first attempt, then success: one successful call, two attempts."""
-    plugins = [Refuse(failures=1), no_wait_retries(3), metrics]
-    with botoware.install(session, plugins=plugins, autoload=False):
-        client("sts").get_caller_identity()
-    assert calls(registry, "sts", "GetCallerIdentity", "success") == 1
+    """Retried connection failures that never succeed are one EndpointConnectionError."""
+    faults = Faults({"sts.GetCallerIdentity": connection_error()})
+    with botoware.install(session, plugins=[faults, no_wait_retries(2), metrics], autoload=False):
+        with pytest.raises(botocore.exceptions.EndpointConnectionError):
+            client("sts").get_caller_identity()
+    assert errors(registry, "sts", "GetCallerIdentity", "EndpointConnectionError") == 1
     assert attempts(registry, "sts", "GetCallerIdentity") == 2
+    assert in_flight(registry, "sts") == 0
 
 
 # -------------------------------------------------------------------------------------------
