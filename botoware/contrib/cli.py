@@ -54,7 +54,7 @@ def _positive(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="botoware", description=_DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"botoware {__version__}")
-    commands = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
 
     demo = commands.add_parser(
         "demo",
@@ -134,6 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``botoware`` command line; return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.subcommand is None:
+        parser.print_help(sys.stderr)
+        return 2
     try:
         if args.subcommand == "demo":
             return _demo(args)

@@ -1,7 +1,9 @@
 """``botoware demo``: botoware on a real workload against a local AWS, in one process.
 
 Starts moto's server on 127.0.0.1 (the ``demo`` extra), installs the ``"tracing"``,
-``"metrics"`` and ``"policies"`` plugins on a session of its own, runs the "drop video
+``"metrics"`` and ``"policies"`` plugins on a session of its own (plus a
+:class:`~botoware.testing.Faults` plugin throttling the first attempt of each DynamoDB
+``PutItem``, so that a retry shows), runs the "drop video
 transcoder" (:mod:`botoware.contrib.demo.workload`) step by step, and prints what the plugins
 saw: a per-operation table from the metrics registry and the trace tree of one video's flow.
 The metrics are served on localhost while it runs; ``--otlp URL`` also exports the spans.
@@ -34,6 +36,7 @@ from botoware.contrib.demo.report import operation_stats, summary_table, trace_t
 from botoware.contrib.demo.status import StatusLine
 from botoware.contrib.demo.workload import Step, StepFailed, Transcoder
 from botoware.errors import MissingExtraError
+from botoware.testing import Faults, throttle
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -190,7 +193,10 @@ def run(
                 print(f"botoware demo: exporting spans over OTLP/HTTP to {options.otlp}", file=out)
             out.flush()
             session = _isolated_session()
-            chosen = [TracingPlugin(provider), metrics, "policies", *plugins]
+            # The first attempt of every DynamoDB PutItem is throttled, so the table and the
+            # trace show what a retry looks like; botocore's own retry handler retries it.
+            throttled = Faults({"dynamodb.PutItem": [throttle(), None]})
+            chosen = [TracingPlugin(provider), metrics, "policies", throttled, *plugins]
             with (
                 tempfile.TemporaryDirectory(prefix="botoware-demo-") as workdir,
                 StatusLine(err, _calls_counter(registry), live=live) as status,
@@ -290,6 +296,11 @@ def _print_report(
         file=out,
     )
     print(summary_table(operation_stats(registry)), file=out)
+    print(
+        "\n(DynamoDB PutItem's first attempts were throttled on purpose by "
+        "botoware.testing.Faults: attempts > calls is a retry.)",
+        file=out,
+    )
     video = transcoder.videos[0]
     trace_id = transcoder.flow_trace_ids.get(video)
     if trace_id is not None:

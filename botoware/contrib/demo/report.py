@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
     from prometheus_client import CollectorRegistry
 
+_RESEND_COUNT = "http.request.resend_count"
+
 __all__ = ["OperationStats", "operation_stats", "quantile", "summary_table", "trace_tree"]
 
 
@@ -139,7 +141,7 @@ def trace_tree(spans: Iterable[ReadableSpan], trace_id: int) -> str:
     """The spans of one trace, children indented under parents, with start offset and duration.
 
     ``+12.3 ms  4.1 ms  S3.PutObject``: the offset is from the trace's first span. Failed spans
-    are marked ``ERROR``.
+    are marked ``ERROR``, retried calls with their number of attempts.
     """
     members = [s for s in spans if s.context is not None and s.context.trace_id == trace_id]
     if not members:
@@ -156,6 +158,9 @@ def trace_tree(spans: Iterable[ReadableSpan], trace_id: int) -> str:
         start = (span.start_time or 0) - origin
         duration = (span.end_time or span.start_time or 0) - (span.start_time or 0)
         flag = "  ERROR" if not span.status.is_ok else ""
+        resent = (span.attributes or {}).get(_RESEND_COUNT)
+        if isinstance(resent, int) and resent > 0:
+            flag += f"  ({resent + 1} attempts)"
         lines.append(
             f"{f'+{start / 1e6:.1f} ms':>11} {f'{duration / 1e6:.1f} ms':>10}  "
             f"{'  ' * depth}{span.name}{flag}"
