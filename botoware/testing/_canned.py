@@ -54,12 +54,14 @@ class Canned:
     it returns None the request is sent normally if ``passthrough`` is true, else the
     attempt fails with :class:`UnansweredCall`.
 
+    :param passthrough: send the request when an answer function returns None.
+    :param name: the plugin name (``"canned"``); give a second instance its own.
     :ivar answered: how many attempts each ``"service.Operation"`` was answered.
     """
 
-    botoware_name = "canned"
-
-    def __init__(self, answers: Mapping[str, Answer], *, passthrough: bool = False) -> None:
+    def __init__(
+        self, answers: Mapping[str, Answer], *, passthrough: bool = False, name: str = "canned"
+    ) -> None:
         for key in answers:
             check_pattern(key, "Canned")
         self._answers = dict(answers)
@@ -69,6 +71,7 @@ class Canned:
         self._found: dict[tuple[str, str], Answer | None] = {}
         self._lock = threading.Lock()
         self.answered: Counter[str] = Counter()
+        self.botoware_name = name
         self.botoware_scope = scope_of(list(answers))
 
     def botoware_client_created(self, client: Any) -> None:

@@ -337,9 +337,11 @@ class Faults:
     Its ``before_send`` runs first (``tryfirst``), so a :class:`Canned` answer only serves
     attempts that no fault took. Draws are reproducible for a given seed and order of
     attempts (with several threads the order is theirs).
-    """
 
-    botoware_name = "faults"
+    :param seed: seeds the draws of probability rules.
+    :param sleep: what :func:`latency` sleeps with (a test passes a fake).
+    :param name: the plugin name (``"faults"``); give a second instance its own.
+    """
 
     def __init__(
         self,
@@ -347,6 +349,7 @@ class Faults:
         *,
         seed: int | None = None,
         sleep: Sleep = time.sleep,
+        name: str = "faults",
     ) -> None:
         plans: dict[str, _Plan] = {}
         for pattern, rule in rules.items():
@@ -359,6 +362,7 @@ class Faults:
         self._lock = threading.Lock()
         self._injected: list[Injection] = []
         self._models = ServiceModels()
+        self.botoware_name = name
         self.botoware_scope = scope_of(list(plans))
 
     @classmethod
@@ -368,12 +372,13 @@ class Faults:
         *,
         seed: int | None = None,
         sleep: Sleep = time.sleep,
+        name: str = "faults",
     ) -> Faults:
         """Faults drawn per attempt: ``{"sqs.*": [(0.2, throttle())]}`` throttles ~20%."""
         for pattern, pairs in rules.items():
             if not isinstance(_plan(pattern, pairs), _Chance):
                 raise TypeError(f"Faults.random rule for {pattern!r} needs (probability, fault).")
-        return cls(rules, seed=seed, sleep=sleep)
+        return cls(rules, seed=seed, sleep=sleep, name=name)
 
     @property
     def injected(self) -> list[Injection]:

@@ -49,11 +49,11 @@ class Recorder:
     reference the parameters the user passed until :meth:`clear`.
     """
 
-    botoware_name = "recorder"
+    __slots__ = ("_calls", "_events", "_lock", "botoware_name")
 
-    __slots__ = ("_calls", "_events", "_lock")
-
-    def __init__(self) -> None:
+    def __init__(self, name: str = "recorder") -> None:
+        """:param name: the plugin name; give a second recorder in one session its own."""
+        self.botoware_name = name
         self._lock = threading.Lock()
         self._events: list[Event] = []
         self._calls: dict[Call, None] = {}
