@@ -212,9 +212,10 @@ def test_run_loads_the_example_in_the_child(example_site: Path, moto_url: str) -
         "boto3.client('s3', endpoint_url=sys.argv[1]).list_buckets()\n"
     )
     env = {**os.environ, "PYTHONPATH": str(example_site)}
+    botoware_run = [sys.executable, "-m", "botoware.contrib.cli", "run"]
+    options = ["--exporter", "none", "--plugins", "metrics", "--"]
     done = subprocess.run(
-        [sys.executable, "-m", "botoware.contrib.cli", "run", "--exporter", "none"]
-        + ["--plugins", "metrics", "--", sys.executable, "-c", script, moto_url],
+        [*botoware_run, *options, sys.executable, "-c", script, moto_url],
         env=env,
         capture_output=True,
         text=True,
