@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +34,15 @@ from botoware.plugins.metrics import ATTEMPTS as ATTEMPTS_TOTAL
 from botoware.plugins.metrics import CALL_DURATION, CALLS, CALLS_IN_FLIGHT, MetricsPlugin
 from botoware.plugins.retry import RetryPlugin, RetryPolicy
 from botoware.plugins.tracing import TracingPlugin
+from botoware.testing import (
+    Faults,
+    Recorder,
+    connection_error,
+    latency,
+    read_timeout,
+    server_error,
+    throttle,
+)
 
 THREADS = 8
 CALLS_PER_THREAD = 300
@@ -55,6 +63,7 @@ ATTEMPTS = botoware.StashKey[int]()
 EXPECTED_ERRORS = (
     botocore.exceptions.ClientError,
     botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,  # ReadTimeoutError
     botocore.exceptions.ParamValidationError,
 )
 
@@ -85,41 +94,6 @@ class Counting:
 
     def botoware_run_end(self, run: botoware.Run) -> None:
         self.runs["end"] += 1
-
-
-class Faults:
-    """Answers some attempts with a throttle, a 5xx or a connection error; delays a few."""
-
-    botoware_name = "faults"
-
-    def __init__(self, seed: int, rate: float = 0.15) -> None:
-        self._random = random.Random(seed)
-        self._lock = threading.Lock()
-        self._rate = rate
-        self.injected: Counter[str] = Counter()
-
-    def botoware_before_send(self, call: botoware.Call, request: Any) -> AWSResponse | None:
-        with self._lock:
-            roll = self._random.random()
-            kind = self._random.choice(("throttle", "server_error", "connection_error", "latency"))
-        if roll >= self._rate:
-            return None
-        self.injected[kind] += 1
-        if kind == "latency":
-            time.sleep(0.002)  # a slow network, not synchronisation
-            return None
-        if kind == "connection_error":
-            raise botocore.exceptions.EndpointConnectionError(endpoint_url=request.url)
-        status, code = (503, "SlowDown") if kind == "throttle" else (500, "InternalError")
-        if call.service == "s3":
-            body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-            headers = {"Content-Type": "application/xml"}
-        else:
-            code = "ThrottlingException" if kind == "throttle" else "InternalFailure"
-            status = 400 if kind == "throttle" else 500
-            body = f'{{"__type":"{code}","message":"injected"}}'.encode()
-            headers = {"Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, status, headers, _Raw(body))
 
 
 class RandomlyRaising:
@@ -254,7 +228,20 @@ def test_soak_every_call_ends_once_in_every_plugin(
     config = botocore.config.Config(
         retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}, max_pool_connections=THREADS
     )
-    counting, raising, faults = Counting(), RandomlyRaising(seed=6), Faults(seed=6)
+    counting, raising, recorder = Counting(), RandomlyRaising(seed=6), Recorder()
+    each = 0.04  # per attempt and kind: about one attempt in six meets a fault
+    faults = Faults.random(
+        {
+            "*": [
+                (each, throttle()),
+                (each, server_error(503)),
+                (each, connection_error()),
+                (each, read_timeout()),
+                (each, latency(0.002)),  # a slow network, not synchronisation
+            ]
+        },
+        seed=6,
+    )
     retry = RetryPlugin(RetryPolicy(max_attempts=MAX_ATTEMPTS, base=0.001, cap=0.004))
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -263,7 +250,7 @@ def test_soak_every_call_ends_once_in_every_plugin(
     user = User(TracerProvider().get_tracer("soak"))
     registry = CollectorRegistry()
     metrics = MetricsPlugin(registry=registry)
-    plugins: list[object] = [counting, raising, faults, retry, tracing, metrics]
+    plugins: list[object] = [counting, recorder, raising, faults, retry, tracing, metrics]
     with botoware.install(session, plugins=plugins, autoload=False):
         clients = {name: client(name, config=config) for name in ("s3", "sqs", "dynamodb")}
         with ThreadPoolExecutor(THREADS) as pool:
@@ -285,7 +272,11 @@ def test_soak_every_call_ends_once_in_every_plugin(
     runs = sum(t.runs for t in tallies)
     assert runs > 0 and counting.runs == {"start": runs, "end": runs}
     assert raising.raised > 0
-    assert set(faults.injected) == {"throttle", "server_error", "connection_error", "latency"}
+    kinds = {"throttle", "server_error", "connection_error", "read_timeout", "latency"}
+    assert {injection.fault for injection in faults.injected} == kinds
+    assert recorder.terminals() == made == len(recorder.calls)
+    assert recorder.count("provide_client_params") == made
+    assert all(call.ended for call in recorder.calls)
 
     finished = exporter.get_finished_spans()
     client_spans = [s for s in finished if s.kind is SpanKind.CLIENT]
