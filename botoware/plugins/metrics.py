@@ -353,7 +353,7 @@ _SERIES = StashKey[_Series]()
 def _exemplar() -> dict[str, str] | None:
     """The current sampled span's ids, for linking a duration to its trace."""
     context = trace.get_current_span().get_span_context()
-    if context.is_valid and context.trace_flags.sampled:
+    if context.trace_flags.sampled and context.is_valid:
         return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
     return None
 
