@@ -1,0 +1,190 @@
+"""`botoware demo`: the transcoder workload on its own moto server, end to end."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from botoware.contrib import cli, demo
+from botoware.errors import MissingExtraError
+from botoware.testing import Faults, error
+
+SEGMENTS = 260  # two pages of the paginator's 250, in a fraction of the default's time
+
+
+class Demo:
+    """One in-process demo run: exit code, stdout, stderr."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        out, err = io.StringIO(), io.StringIO()
+        options = demo.DemoOptions(segments=SEGMENTS, **kwargs)  # type: ignore[arg-type]
+        self.code = demo.run(options, out=out, err=err, live=False, plugins=args)
+        self.out, self.err = out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def passed() -> Demo:
+    """A demo run with nothing injected."""
+    return Demo()
+
+
+def test_every_step_passes(passed: Demo) -> None:
+    """All twelve steps report ok and the run exits 0."""
+    assert passed.code == 0, passed.err
+    ok = [line for line in passed.err.splitlines() if line.startswith("[ok  ]")]
+    assert len(ok) == 12
+    assert "botoware demo passed" in passed.out
+
+
+def test_summary_table_comes_from_the_metrics(passed: Demo) -> None:
+    """The table has one row per operation with calls, errors and attempts as counted."""
+    rows = {
+        tuple(line.split()[:2]): line.split()[2:5]
+        for line in passed.out.splitlines()
+        if line.startswith(("s3 ", "lambda ", "dynamodb ", "sqs ", "sns ", "iam "))
+    }
+    assert rows[("lambda", "GetPolicy")] == ["1", "0", "1"]
+    assert rows[("dynamodb", "PutItem")] == ["4", "0", "8"]  # first attempts throttled
+    assert rows[("s3", "GetObject")][1] == "1"  # the expected NoSuchKey
+    assert int(rows[("s3", "PutObject")][0]) == SEGMENTS + 4 + 4
+
+
+def test_paginator_pages_by_page_size(passed: Demo) -> None:
+    """The segment step lists every key in PageSize pages."""
+    assert f"{SEGMENTS} segment keys listed in 2 pages of 250" in passed.err
+
+
+def test_trace_tree_follows_the_video_through_sns_and_sqs(passed: Demo) -> None:
+    """The tree nests the job under the SNS publish that carried its trace context."""
+    tree = passed.out.split("Trace of one transcoder flow")[1].split("\n\n")[1].splitlines()
+    names = [re.sub(r"^\s*\+[\d.]+ ms\s+[\d.]+ ms  ", "", line) for line in tree]
+    assert names[:3] == ["upload video-01.mp4", "  S3.PutObject", "  SNS.Publish"]
+    assert "    transcode video-01.mp4" in names
+    assert "      DynamoDB.PutItem  (2 attempts)" in names
+    assert "      SQS.DeleteMessage" in names
+
+
+def test_metrics_url_is_printed(passed: Demo) -> None:
+    """The Prometheus endpoint's URL on 127.0.0.1 is on stdout."""
+    assert "botoware demo: Prometheus metrics at http://127.0.0.1:" in passed.out
+
+
+def test_a_failed_step_exits_1_and_still_cleans_up() -> None:
+    """A step whose call fails is named with its error; cleanup still runs; exit 1."""
+    denied = Faults({"lambda.GetPolicy": error("AccessDeniedException", 403)})
+    denied.botoware_name = "denied"  # the demo installs a Faults plugin of its own
+    run = Demo(denied)
+    assert run.code == 1
+    assert "[FAIL] " in run.err and "Lambda function" in run.err
+    assert "botoware demo FAILED: step 'Lambda function': ClientError" in run.err
+    assert "AccessDeniedException" in run.err
+    cleanup = [line for line in run.err.splitlines() if "cleanup" in line]
+    assert cleanup and cleanup[0].startswith("[ok  ]")
+    skipped = [line for line in run.err.splitlines() if "jobs table" in line]
+    assert skipped == []
+
+
+def test_missing_moto_names_the_demo_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without moto, demo.run raises MissingExtraError naming botoware[demo]."""
+    monkeypatch.setitem(sys.modules, "moto.server", None)
+    with pytest.raises(MissingExtraError, match=r"botoware\[demo\]"):
+        demo.run(demo.DemoOptions(segments=1))
+
+
+def test_missing_moto_is_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`botoware demo` without moto prints the install command and exits 1."""
+    monkeypatch.setitem(sys.modules, "moto.server", None)
+    assert cli.main(["demo"]) == 1
+    assert "pip install 'botoware[demo]'" in capsys.readouterr().err
+
+
+class _Collector(BaseHTTPRequestHandler):
+    bodies: list[bytes]
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.bodies.append(self.rfile.read(length))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[str, list[bytes]]]:
+    """An OTLP/HTTP receiver on 127.0.0.1 keeping the bodies it gets."""
+    bodies: list[bytes] = []
+    handler = type("Collector", (_Collector,), {"bodies": bodies})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", bodies
+    server.shutdown()
+    server.server_close()
+
+
+def test_otlp_exports_the_spans(collector: tuple[str, list[bytes]]) -> None:
+    """--otlp URL sends the demo's spans as OTLP/HTTP protobuf to the collector."""
+    url, bodies = collector
+    run = Demo(otlp=url)
+    assert run.code == 0, run.err
+    names = set()
+    for body in bodies:
+        request = ExportTraceServiceRequest.FromString(body)
+        for resource in request.resource_spans:
+            for scope in resource.scope_spans:
+                names.update(span.name for span in scope.spans)
+    assert {"S3.PutObject", "SNS.Publish", "Lambda.GetPolicy", "transcode video-01.mp4"} <= names
+
+
+def test_console_script_keeps_serving_until_interrupted(tmp_path: Path) -> None:
+    """`botoware demo --keep-serving` serves the metrics after the summary; Ctrl-C exits 0."""
+    script = Path(sys.executable).with_name("botoware")
+    process = subprocess.Popen(
+        [str(script), "demo", "--keep-serving", "--segments", str(SEGMENTS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        serving = next(line for line in process.stdout if line.startswith("Serving "))
+        url = serving.split()[1]
+        scraped = urllib.request.urlopen(url, timeout=10).read().decode()
+        assert 'aws_client_calls_total{operation="GetPolicy",outcome="success",service="lambda"}' in (
+            scraped
+        )
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_make_demo_default_run_passes() -> None:
+    """`botoware demo` as `make demo` runs it (2000 segments) exits 0."""
+    script = Path(sys.executable).with_name("botoware")
+    done = subprocess.run(
+        [str(script), "demo"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2000 segment keys listed in 8 pages of 250" in done.stderr
