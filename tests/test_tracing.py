@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -22,6 +21,14 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import botoware
 from botoware.plugins.tracing import ATTEMPT_EVENT, ATTEMPT_NUMBER, RETRY_DELAY, TracingPlugin
+from botoware.testing import (
+    Canned,
+    Faults,
+    connection_error,
+    response_for,
+    server_error,
+    throttle,
+)
 
 # -------------------------------------------------------------------------------------------
 # Fixtures and helpers
@@ -63,36 +70,6 @@ def _events(span: ReadableSpan, name: str = ATTEMPT_EVENT) -> list[dict[str, Any
     return [dict(event.attributes or {}) for event in span.events if event.name == name]
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **kwargs: Any) -> Any:
-        yield self.body
-
-
-def _json_answer(url: str, status: int, body: dict[str, Any], request_id: str) -> AWSResponse:
-    headers = {"x-amzn-requestid": request_id, "content-type": "application/x-amz-json-1.0"}
-    return AWSResponse(url, status, headers, _Raw(json.dumps(body).encode()))
-
-
-class _DynamoFaults:
-    """Answers the first attempts of DynamoDB calls with real wire-format error responses."""
-
-    botoware_name = "test-faults"
-    botoware_scope = ("dynamodb",)
-
-    def __init__(self, *faults: tuple[int, str]) -> None:
-        self.faults = list(faults)
-
-    def botoware_before_send(self, call: botoware.Call, request: Any) -> AWSResponse | None:
-        if not self.faults:
-            return None
-        status, code = self.faults.pop(0)
-        body = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}
-        return _json_answer(request.url, status, body, f"fault-{call.attempt}")
-
-
 class _CurrentSpans:
     """Records the name of the current span in some hooks of every call."""
 
@@ -108,6 +85,7 @@ class _CurrentSpans:
     def botoware_before_call(self, call: botoware.Call) -> None:
         self._note("before_call")
 
+    @botoware.hookimpl(tryfirst=True)  # before Faults, which answers first too
     def botoware_before_send(self, call: botoware.Call) -> None:
         self._note("before_send")
 
@@ -159,21 +137,14 @@ def test_s3_extended_request_id_comes_from_x_amz_id_2(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """S3's x-amz-id-2 response header becomes aws.extended_request_id."""
-
-    class HostIdAnswer:
-        botoware_name = "host-id"
-
-        def botoware_before_send(self, request: Any) -> AWSResponse:
-            body = b'<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
-            headers = {"x-amz-request-id": "REQ123", "x-amz-id-2": "HOSTID/abc="}
-            return AWSResponse(request.url, 200, headers, _Raw(body))
-
-    plugins = [TracingPlugin(provider), HostIdAnswer()]
+    answer = {"Buckets": [], "ResponseMetadata": {"RequestId": "REQ123"}}
+    plugins = [TracingPlugin(provider), Canned({"s3.ListBuckets": answer})]
     with botoware.install(session, plugins=plugins, autoload=False):
-        client("s3").list_buckets()
+        metadata = client("s3").list_buckets()["ResponseMetadata"]
     attributes = _one(exporter, "S3.ListBuckets").attributes or {}
     assert attributes["aws.request_id"] == "REQ123"
-    assert attributes["aws.extended_request_id"] == "HOSTID/abc="
+    assert metadata["HostId"]
+    assert attributes["aws.extended_request_id"] == metadata["HostId"]
 
 
 def test_dynamodb_spans_name_their_tables(
@@ -245,17 +216,9 @@ def test_lambda_invoke_spans_carry_faas_invoked_attributes(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """Invoke (answered at before-send) carries faas.invoked_name, provider and region."""
-
-    class InvokeAnswer:
-        botoware_name = "invoke-answer"
-
-        def botoware_before_send(self, request: Any) -> AWSResponse:
-            headers = {"x-amzn-requestid": "inv-1", "X-Amz-Executed-Version": "$LATEST"}
-            return AWSResponse(request.url, 200, headers, _Raw(b'{"ok": true}'))
-
-    with botoware.install(
-        session, plugins=[TracingPlugin(provider), InvokeAnswer()], autoload=False
-    ):
+    answer = {"StatusCode": 200, "Payload": b"{}", "ResponseMetadata": {"RequestId": "inv-1"}}
+    plugins = [TracingPlugin(provider), Canned({"lambda.Invoke": answer})]
+    with botoware.install(session, plugins=plugins, autoload=False):
         client("lambda").invoke(FunctionName="thumbnailer", Payload=b"{}")
     attributes = _one(exporter, "Lambda.Invoke").attributes or {}
     assert attributes["faas.invoked_name"] == "thumbnailer"
@@ -372,14 +335,14 @@ def test_transport_failure_records_the_exception_type(
 
 
 def test_transport_failures_retried_are_attempt_events(
-    session: Any, provider: TracerProvider, exporter: InMemorySpanExporter
+    session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    """Refused connections retried: every attempt is an event naming the exception."""
-    config = botocore.config.Config(retries={"total_max_attempts": 2}, connect_timeout=2)
-    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False):
-        ddb = session.client("dynamodb", endpoint_url="http://127.0.0.1:9", config=config)
+    """Connection failures retried: every attempt is an event naming the exception."""
+    faults = Faults({"dynamodb.ListTables": connection_error()})
+    config = botocore.config.Config(retries={"total_max_attempts": 2})
+    with botoware.install(session, plugins=[TracingPlugin(provider), faults], autoload=False):
         with pytest.raises(botocore.exceptions.EndpointConnectionError):
-            ddb.list_tables()
+            client("dynamodb", config=config).list_tables()
     span = _one(exporter, "DynamoDB.ListTables")
     expected = "botocore.exceptions.EndpointConnectionError"
     first, second = _events(span)
@@ -387,6 +350,7 @@ def test_transport_failures_retried_are_attempt_events(
     assert first == {ATTEMPT_NUMBER: 1, "error.type": expected}
     assert second == {ATTEMPT_NUMBER: 2, "error.type": expected}
     assert (span.attributes or {})["http.request.resend_count"] == 1
+    assert (span.attributes or {})["error.type"] == expected
 
 
 def test_early_failure_ends_its_span_and_restores_context(
@@ -442,16 +406,19 @@ def test_short_circuited_call_ends_its_span_without_attempts(
 ) -> None:
     """A before_call answer (no HTTP attempt) ends the span with that response's facts."""
 
+    s3 = client("s3")
+    model = s3.meta.service_model.operation_model("ListBuckets")
+
     class Cached:
         botoware_name = "cached"
 
         def botoware_before_call(self, call: botoware.Call) -> tuple[AWSResponse, dict[str, Any]]:
             parsed = {"Buckets": [], "ResponseMetadata": {"HTTPStatusCode": 200}}
-            return AWSResponse("http://cache", 200, {}, _Raw(b"")), parsed
+            return response_for(model, {"Buckets": []}), parsed
 
     before = otel_context.get_current()
     with botoware.install(session, plugins=[TracingPlugin(provider), Cached()], autoload=False):
-        client("s3").list_buckets()
+        s3.list_buckets()
     assert otel_context.get_current() is before
     span = _one(exporter, "S3.ListBuckets")
     assert _events(span) == []
@@ -469,7 +436,7 @@ def test_retries_show_every_attempt_as_an_event(
     """A throttle, a 500, then success: three attempt events, the delays, the resend count."""
     ddb = client("dynamodb")
     _table(ddb, "trace-retry")
-    faults = _DynamoFaults((400, "ThrottlingException"), (500, "InternalServerError"))
+    faults = Faults({"dynamodb.GetItem": [throttle(), server_error(500, "InternalServerError")]})
     with botoware.install(session, plugins=[TracingPlugin(provider), faults], autoload=False):
         response = ddb.get_item(TableName="trace-retry", Key={"pk": {"S": "a"}})
     assert response["ResponseMetadata"]["RetryAttempts"] == 2
@@ -477,23 +444,22 @@ def test_retries_show_every_attempt_as_an_event(
     first, second, third = _events(span)
     assert first.pop(RETRY_DELAY) >= 0  # type: ignore[operator]
     assert second.pop(RETRY_DELAY) >= 0  # type: ignore[operator]
+    request_ids = [event.pop("aws.request_id") for event in (first, second, third)]
+    assert len(set(request_ids)) == 3  # each attempt has its own
     assert first == {
         ATTEMPT_NUMBER: 1,
         "http.response.status_code": 400,
-        "error.type": "ThrottlingException",
-        "aws.request_id": "fault-1",
+        "error.type": "ProvisionedThroughputExceededException",
     }
     assert second == {
         ATTEMPT_NUMBER: 2,
         "http.response.status_code": 500,
         "error.type": "InternalServerError",
-        "aws.request_id": "fault-2",
     }
-    assert third[ATTEMPT_NUMBER] == 3
-    assert third["http.response.status_code"] == 200
-    assert RETRY_DELAY not in third and "error.type" not in third
+    assert third == {ATTEMPT_NUMBER: 3, "http.response.status_code": 200}
     attributes = span.attributes or {}
     assert attributes["http.request.resend_count"] == 2
+    assert attributes["aws.request_id"] == request_ids[2]
     assert span.status.status_code is StatusCode.UNSET
 
 
@@ -503,7 +469,7 @@ def test_attempt_events_are_in_time_order_within_the_span(
     """Attempt events are stamped when each response arrived, in order, inside the span."""
     ddb = client("dynamodb")
     _table(ddb, "trace-order")
-    faults = _DynamoFaults((400, "ThrottlingException"))
+    faults = Faults({"dynamodb.GetItem": [throttle()]})
     with botoware.install(session, plugins=[TracingPlugin(provider), faults], autoload=False):
         ddb.get_item(TableName="trace-order", Key={"pk": {"S": "a"}})
     span = _one(exporter, "DynamoDB.GetItem")
@@ -530,8 +496,7 @@ def test_attempt_spans_are_children_current_during_their_attempt(
     ddb = client("dynamodb")
     _table(ddb, "trace-attempts")
     current = _CurrentSpans()
-    faults = _DynamoFaults((400, "ThrottlingException"))
-    # pluggy calls the last registered first: the witness sees each attempt before the fault
+    faults = Faults({"dynamodb.GetItem": [throttle()]})
     plugins = [faults, TracingPlugin(provider, attempt_spans=True), current]
     with botoware.install(session, plugins=plugins, autoload=False):
         ddb.get_item(TableName="trace-attempts", Key={"pk": {"S": "a"}})
@@ -542,7 +507,7 @@ def test_attempt_spans_are_children_current_during_their_attempt(
         assert attempt.parent is not None and attempt.parent.span_id == call.context.span_id
     assert (first.attributes or {})[ATTEMPT_NUMBER] == 1
     assert first.status.status_code is StatusCode.ERROR
-    assert (first.attributes or {})["error.type"] == "ThrottlingException"
+    assert (first.attributes or {})["error.type"] == "ProvisionedThroughputExceededException"
     assert (second.attributes or {})["http.request.resend_count"] == 1
     assert second.status.status_code is StatusCode.UNSET
     sends = [name for hook, name in current.seen if hook == "before_send"]

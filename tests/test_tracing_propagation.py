@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -22,6 +21,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 import botoware
 from botoware.contrib.otel import extract
 from botoware.plugins.tracing import TracingPlugin
+from botoware.testing import Canned
 
 
 @pytest.fixture
@@ -254,39 +254,31 @@ def test_sns_publish_batch_entries_carry_the_context(
 # -------------------------------------------------------------------------------------------
 
 
-class _InvokeWitness:
-    """Answers Invoke at before-send and keeps the X-Amz-Client-Context header it saw."""
+class _ClientContextWitness:
+    """Keeps the X-Amz-Client-Context header of every request it sees (decoded)."""
 
-    botoware_name = "invoke-witness"
+    botoware_name = "client-context-witness"
 
     def __init__(self) -> None:
         self.client_contexts: list[dict[str, Any]] = []
 
-    def botoware_before_send(self, request: Any) -> AWSResponse:
+    def botoware_before_send(self, request: Any) -> None:
         header = request.headers.get("X-Amz-Client-Context")
         if isinstance(header, bytes):
             header = header.decode()
         self.client_contexts.append(json.loads(base64.b64decode(header)) if header else {})
-        headers = {"x-amzn-requestid": "inv-1", "X-Amz-Executed-Version": "$LATEST"}
-        return AWSResponse(request.url, 200, headers, _Raw(b"{}"))
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **kwargs: Any) -> Any:
-        yield self.body
 
 
 def test_lambda_invoke_client_context_carries_the_span(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """Invoke: ClientContext.custom gets the traceparent; the caller's own keys are kept."""
-    witness = _InvokeWitness()
+    witness = _ClientContextWitness()
+    canned = Canned({"lambda.Invoke": {"StatusCode": 200, "Payload": b"{}"}})
     own = {"custom": {"tenant": "t1"}, "env": {"locale": "en"}}
     encoded = base64.b64encode(json.dumps(own).encode()).decode()
-    with botoware.install(session, plugins=[TracingPlugin(provider), witness], autoload=False):
+    plugins = [TracingPlugin(provider), canned, witness]  # the witness looks before Canned
+    with botoware.install(session, plugins=plugins, autoload=False):
         client("lambda").invoke(FunctionName="fn", Payload=b"{}", ClientContext=encoded)
         client("lambda").invoke(FunctionName="fn", Payload=b"{}")
     first, second = witness.client_contexts
