@@ -13,7 +13,7 @@ import io
 import json
 import uuid
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, NamedTuple, final
 from xml.sax.saxutils import escape, quoteattr
@@ -140,6 +140,10 @@ def wire_response(
         body = _json_bytes(_json_value(shape, data)) if shape is not None else b"{}"
         out_headers["Content-Type"] = _json_content_type(operation_model)
         out_headers["x-amzn-RequestId"] = request_id
+    elif (service_key := _service_key(operation_model)) in _QUIRKS:
+        body = _QUIRKS[service_key](data)
+        out_headers["Content-Type"] = "application/xml"
+        _rest_request_id(operation_model, protocol, request_id, out_headers)
     elif protocol in ("rest-json", "rest-xml"):
         body, status_code = _rest(protocol, shape, data, out_headers, status_code)
         _rest_request_id(operation_model, protocol, request_id, out_headers)
@@ -152,6 +156,23 @@ def wire_response(
     else:
         raise NotImplementedError(f"botoware.testing cannot write {protocol!r} responses.")
     return _finish(operation_model, status_code, out_headers, body, headers)
+
+
+def _service_key(operation_model: OperationModel) -> str:
+    return f"{operation_model.service_model.service_id.hyphenize()}.{operation_model.name}"
+
+
+def _bucket_location(data: Mapping[str, Any]) -> bytes:
+    # botocore reads this one from the root element's text (handlers.parse_get_bucket_location).
+    region = _text(str(data.get("LocationConstraint") or ""))
+    namespace = quoteattr("http://s3.amazonaws.com/doc/2006-03-01/")
+    return _xml_document(f"<LocationConstraint xmlns={namespace}>{region}</LocationConstraint>")
+
+
+# Operations whose response botocore does not read from the model alone.
+_QUIRKS: dict[str, Callable[[Mapping[str, Any]], bytes]] = {
+    "s3.GetBucketLocation": _bucket_location,
+}
 
 
 def wire_error(
