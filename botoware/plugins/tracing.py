@@ -33,10 +33,6 @@ from typing import TYPE_CHECKING, Any, final
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.context import (
-    _SUPPRESS_HTTP_INSTRUMENTATION_KEY,
-    _SUPPRESS_INSTRUMENTATION_KEY,
-)
 from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Status, StatusCode
 
 from botoware.errors import BotowareWarning
@@ -89,8 +85,14 @@ _EXTENDED_REQUEST_ID = "aws.extended_request_id"
 _EXCEPTION_MESSAGE = "exception.message"
 _EXCEPTION_STACKTRACE = "exception.stacktrace"
 
-# The key OpenTelemetry instrumentations also accept for suppression (opentelemetry-instrumentation
-# sets both); a plain string, so no import is needed to honour it.
+# OpenTelemetry's suppression keys live in opentelemetry.context under private names; the plain
+# string is the older spelling opentelemetry-instrumentation still sets and honours.
+_SUPPRESS_INSTRUMENTATION_KEY: str = getattr(
+    otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation"
+)
+_SUPPRESS_HTTP_INSTRUMENTATION_KEY: str = getattr(
+    otel_context, "_SUPPRESS_HTTP_INSTRUMENTATION_KEY", "suppress_http_instrumentation"
+)
 _SUPPRESS_PLAIN = "suppress_instrumentation"
 
 _MAX_MESSAGE_ATTRIBUTES = 10  # SQS and SNS both refuse an 11th message attribute
