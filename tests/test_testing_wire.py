@@ -326,10 +326,32 @@ def test_error_response_parses_to_code_and_message(service: str, operation: str)
     """error_response yields the code, message and status botocore reads for any protocol."""
     model = _operation(service, operation)
     parsed = _parse(model, error_response(model, "SomethingBroke", "it broke", status_code=409))
-    assert parsed["Error"]["Code"] == "SomethingBroke"
-    assert parsed["Error"]["Message"] == "it broke"
+    if model.http["method"] == "HEAD":  # no body, as S3 sends it: the status is the code
+        assert parsed["Error"]["Code"] == "409"
+    else:
+        assert parsed["Error"]["Code"] == "SomethingBroke"
+        assert parsed["Error"]["Message"] == "it broke"
     assert parsed["ResponseMetadata"]["HTTPStatusCode"] == 409
     assert parsed["ResponseMetadata"]["RequestId"]
+
+
+def test_head_errors_have_no_body() -> None:
+    """A HEAD operation's error has an empty body, so botocore reports the status."""
+    response = error_response(_operation("s3", "HeadBucket"), "NoSuchBucket", status_code=404)
+    assert response.content == b"" and response.status_code == 404
+
+
+def test_imports_without_moto_or_the_otel_sdk() -> None:
+    """botoware.testing imports neither moto nor the OpenTelemetry SDK."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, botoware.testing; "
+        "print([m for m in sys.modules if m.startswith(('moto', 'opentelemetry.sdk'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(

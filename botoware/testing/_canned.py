@@ -67,7 +67,7 @@ class Canned:
         self._answers = dict(answers)
         self._passthrough = passthrough
         self._models = ServiceModels()
-        self._wires: dict[tuple[str, str], WireResponse] = {}
+        self._wires: dict[tuple[str, str], tuple[WireResponse, str]] = {}
         self._found: dict[tuple[str, str], Answer | None] = {}
         self._lock = threading.Lock()
         self.answered: Counter[str] = Counter()
@@ -79,13 +79,14 @@ class Canned:
 
     def botoware_before_send(self, call: Call, request: AWSPreparedRequest) -> AWSResponse | None:
         key = (call.service, call.operation)
-        wire = self._wires.get(key)
-        if wire is None:
-            wire = self._constant(call, key)
-            if wire is None:
+        found = self._wires.get(key)
+        if found is None:
+            found = self._constant(call, key)
+            if found is None:
                 return self._dynamic(call, request, key)
+        wire, label = found
         with self._lock:
-            self.answered[f"{call.service}.{call.operation}"] += 1
+            self.answered[label] += 1
         return wire.respond(request.url)
 
     def _answer(self, key: tuple[str, str]) -> Answer | None:
@@ -96,7 +97,7 @@ class Canned:
             self._found[key] = found
             return found
 
-    def _constant(self, call: Call, key: tuple[str, str]) -> WireResponse | None:
+    def _constant(self, call: Call, key: tuple[str, str]) -> tuple[WireResponse, str] | None:
         answer = self._answer(key)
         if isinstance(answer, AWSResponse):
             wire = WireResponse(answer.status_code, dict(answer.headers), answer.content)
@@ -104,8 +105,8 @@ class Canned:
             wire = wire_response(self._models.operation(call), answer)
         else:
             return None
-        self._wires[key] = wire
-        return wire
+        found = self._wires[key] = (wire, f"{call.service}.{call.operation}")
+        return found
 
     def _dynamic(
         self, call: Call, request: AWSPreparedRequest, key: tuple[str, str]

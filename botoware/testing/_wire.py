@@ -226,6 +226,11 @@ def wire_error(
         out_headers["Content-Type"] = "text/xml" if protocol == "query" else "application/xml"
     else:
         raise NotImplementedError(f"botoware.testing cannot write {protocol!r} errors.")
+    if operation_model.http.get("method") == "HEAD":
+        # A HEAD response has no body: botocore then takes the code from the status, as
+        # it does for real S3 HeadObject/HeadBucket errors ("404", "403").
+        body = b""
+        out_headers.pop("Content-Type", None)
     return _finish(operation_model, status_code, out_headers, body, headers)
 
 
