@@ -1,9 +1,17 @@
 """Redaction: with every built-in plugin on, no secret reaches spans, metrics or botoware's logs.
 
 A workload touching credentials, secrets and payloads (S3 put/get/presign, SQS messages,
-Secrets Manager, STS, DynamoDB) runs against moto with logging at DEBUG. Every exported span
-(attributes, events, links, resource, status), the whole metrics exposition and every log
-record of a ``botoware`` logger are scanned for the secrets the workload used.
+Secrets Manager, STS, DynamoDB, a validation error quoting a value, a throttled attempt), then
+the ``botoware demo`` workload (:class:`botoware.contrib.demo.workload.Transcoder`, smaller),
+run against moto with logging at DEBUG and credentials from the credentials plugin's file.
+Every exported span (attributes, events, links, resource, status), the whole metrics
+exposition, every record of a ``botoware`` logger and every warning are scanned for the
+secrets used: keys, token, secret values, message and object bodies, signatures.
+
+botocore's own DEBUG logs are left out on purpose: they hold the signed request headers
+(``Authorization`` with the access key id and signature, ``X-Amz-Security-Token``), request
+parameters and response bodies. That is botocore's choice, documented by AWS; enabling DEBUG
+on ``botocore`` leaks by design.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 import botoware
+from botoware.contrib.demo.workload import Transcoder
 
 ACCESS_KEY = "AKIDREDACTME00000001"
 SECRET_KEY = "redactme-secret-access-key-0000000000001"
@@ -50,6 +59,7 @@ class Captured:
     signatures: set[str] = field(default_factory=set)
     key_ids: set[str] = field(default_factory=set)
     retried: bool = False
+    messages: list[str] = field(default_factory=list)
 
 
 class SignatureWitness:
@@ -92,6 +102,7 @@ class Telemetry:
     plugins: list[object]
     exporter: Any
     registry: Any
+    provider: Any
 
 
 def _every_builtin(credentials_file: Path) -> Telemetry:
@@ -119,7 +130,7 @@ def _every_builtin(credentials_file: Path) -> Telemetry:
     }
     configured["metrics"] = MetricsPlugin(registry=registry)
     plugins = [configured.get(name, name) for name in BUILTINS]
-    return Telemetry(plugins, exporter, registry)
+    return Telemetry(plugins, exporter, registry, provider)
 
 
 def _workload(session: boto3.Session, moto_url: str) -> list[str]:
@@ -211,6 +222,16 @@ def captured(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield _capture(moto_url, _credentials_file(tmp_path_factory.mktemp("redaction")))
 
 
+def _demo(session: boto3.Session, moto_url: str, workdir: Path, tracer: Any) -> list[str]:
+    """The ``botoware demo`` workload, smaller; returns the SNS/SQS job messages it sent."""
+    transcoder = Transcoder(
+        session, moto_url, workdir, prefix="redaction", videos=2, segments=300, tracer=tracer
+    )
+    for step in transcoder.steps():
+        step.run()
+    return [json.dumps({"bucket": transcoder.inbox, "key": v}) for v in transcoder.videos]
+
+
 def _capture(moto_url: str, credentials_file: Path) -> Captured:
     # No keys here: the credentials plugin's file is the only source, as in production.
     session = boto3.Session(region_name="us-east-1")
@@ -232,6 +253,8 @@ def _capture(moto_url: str, credentials_file: Path) -> Captured:
             warnings.simplefilter("always")
             with botoware.install(session, plugins=[*plugins, witness], autoload=False):
                 urls = _workload(session, moto_url)
+                tracer = telemetry.provider.get_tracer("demo")
+                result.messages = _demo(session, moto_url, credentials_file.parent, tracer)
                 logging.getLogger("botoware.redaction-canary").debug("canary")
     finally:
         root.removeHandler(handler)
@@ -269,6 +292,7 @@ SECRETS: dict[str, str | bytes] = {
 def _leaks(text: str, captured: Captured) -> list[str]:
     found = [name for name, secret in SECRETS.items() if any(f in text for f in _forms(secret))]
     found += [f"signature {s[:8]}..." for s in captured.signatures if s in text]
+    found += [f"demo message {m}" for m in captured.messages if any(f in text for f in _forms(m))]
     return found
 
 
@@ -300,5 +324,7 @@ def test_the_scan_sees_what_it_scans(captured: Captured) -> None:
     assert captured.key_ids == {ACCESS_KEY}, "the credentials plugin's keys signed every call"
     names = [json.loads(span)["name"] for span in captured.spans]
     assert "botoware.credentials load" in names and "SQS.SendMessage" in names
+    assert "SNS.Publish" in names and "Lambda.CreateFunction" in names  # the demo ran
+    assert len(captured.messages) == 2
     assert "aws_credentials_refreshes_total" in captured.metrics
     assert 'aws_client_calls_total{operation="SendMessage"' in captured.metrics
