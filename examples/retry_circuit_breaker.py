@@ -3,21 +3,18 @@
 Run it: ``python examples/retry_circuit_breaker.py`` starts moto on 127.0.0.1 by itself;
 ``python examples/retry_circuit_breaker.py http://127.0.0.1:5000`` uses a moto server you started.
 
-An ``Outage`` plugin answers every S3 attempt with a real 500 error while it is on. The
-retry policy makes two attempts per call and opens the circuit after four failed attempts;
-while it is open calls fail at once; after the cool-down one probe call finds S3 healthy and
-closes the circuit.
+During the outage ``botoware.testing.Faults`` answers every S3 attempt with a real 500
+error response (installed for the outage only, beside the retry plugin). The retry policy
+makes two attempts per call and opens the circuit after four failed attempts; while it is
+open calls fail at once; after the cool-down one probe call finds S3 healthy and closes it.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import boto3
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 import botoware
@@ -28,32 +25,9 @@ from botoware.plugins.retry import (
     RetryPlugin,
     RetryPolicy,
 )
+from botoware.testing import Faults, server_error
 
 COOLDOWN = 1.0
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self.data
-
-
-class Outage:
-    """While ``on``, every attempt gets S3's 500 InternalError instead of reaching S3."""
-
-    botoware_name = "outage"
-    botoware_scope = ("s3",)
-
-    def __init__(self) -> None:
-        self.on = False
-
-    def botoware_before_send(self, request: Any) -> AWSResponse | None:
-        if not self.on:
-            return None
-        body = b"<Error><Code>InternalError</Code><Message>We are down</Message></Error>"
-        return AWSResponse(request.url, 500, {}, _Body(body))
 
 
 class Attempts:
@@ -79,7 +53,6 @@ def main(endpoint_url: str) -> None:
         breaker=CircuitBreaker(failure_threshold=4, cooldown=COOLDOWN),
     )
     retry = RetryPlugin(policy)
-    outage = Outage()
 
     def call(label: str) -> None:
         print(f"{label}:")
@@ -92,12 +65,12 @@ def main(endpoint_url: str) -> None:
             result = f"failed: {error.response['Error']['Code']}"
         print(f"  {result}; circuit {retry.circuit_state('s3', 'us-east-1')}")
 
-    with botoware.install(session, plugins=[outage, Attempts(), retry], autoload=False):
-        outage.on = True
-        call("call 1 (S3 is down)")
-        call("call 2 (S3 is down)")
-        call("call 3")
-        outage.on = False
+    with botoware.install(session, plugins=[Attempts(), retry], autoload=False):
+        outage = Faults({"s3.*": server_error()}, name="outage")
+        with botoware.install(session, plugins=[outage], autoload=False):
+            call("call 1 (S3 is down)")
+            call("call 2 (S3 is down)")
+            call("call 3")
         time.sleep(COOLDOWN + 0.1)
         call("call 4 (S3 is back, after the cool-down)")
         call("call 5")

@@ -3,42 +3,29 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.config
 import botocore.endpoint
 import botocore.exceptions
 import pytest
-from botocore.awsrequest import AWSResponse
 
 import botoware
 from botoware.plugins.retry import RETRY_DELAY, RetryPlugin, RetryPolicy
+from botoware.testing import Faults, Recorder, server_error
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
+class _Delays:
+    """Records the RETRY_DELAY each retried attempt starts with."""
 
-    def stream(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self.body
-
-
-class _Always500:
-    """Answers every attempt with a real S3 500 error body and counts the attempts."""
-
-    botoware_name = "always-500"
+    botoware_name = "delays"
 
     def __init__(self) -> None:
-        self.attempts = 0
-        self.delays: list[float] = []
+        self.seen: list[float] = []
 
-    def botoware_before_send(self, call: botoware.Call, request: Any) -> AWSResponse:
-        self.attempts += 1
+    def botoware_request_created(self, call: botoware.Call) -> None:
         if RETRY_DELAY in call.stash:
-            self.delays.append(call.stash[RETRY_DELAY])
-        body = b"<Error><Code>InternalError</Code><Message>injected</Message></Error>"
-        return AWSResponse(request.url, 500, {}, _Raw(body))
+            self.seen.append(call.stash[RETRY_DELAY])
 
 
 @pytest.fixture
@@ -51,11 +38,12 @@ def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def _attempts(session: Any, s3: Any) -> int:
     """Attempts botocore (or whichever retry handler is on) makes for a call that keeps failing."""
-    faults = _Always500()
-    with botoware.install(session, plugins=[faults], autoload=False):
+    recorder = Recorder()
+    faults = Faults({"s3.ListBuckets": server_error()})
+    with botoware.install(session, plugins=[recorder, faults], autoload=False):
         with pytest.raises(botocore.exceptions.ClientError):
             s3.list_buckets()
-    return faults.attempts
+    return len(recorder.attempts("ListBuckets"))
 
 
 def _standard_quota(s3: Any) -> Any:
@@ -117,9 +105,10 @@ def test_botocore_sleeps_the_delay_the_policy_returns(
 ) -> None:
     """Without an injected sleep the plugin returns the delay and botocore sleeps exactly it."""
     s3 = _client(session, moto_url, "standard", max_attempts=3)
-    faults = _Always500()
-    plugins = [faults, RetryPlugin(RetryPolicy(max_attempts=3))]
+    delays = _Delays()
+    faults = Faults({"s3.ListBuckets": server_error()})
+    plugins = [delays, faults, RetryPlugin(RetryPolicy(max_attempts=3))]
     with botoware.install(session, plugins=plugins, autoload=False):
         with pytest.raises(botocore.exceptions.ClientError):
             s3.list_buckets()
-    assert len(slept) == 2 and slept == faults.delays
+    assert len(slept) == 2 and slept == delays.seen
