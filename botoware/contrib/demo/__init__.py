@@ -2,7 +2,7 @@
 
 Starts moto's server on 127.0.0.1 (the ``demo`` extra), installs the ``"tracing"``,
 ``"metrics"`` and ``"policies"`` plugins on a session of its own (plus a
-:class:`~botoware.testing.Faults` plugin throttling the first attempt of each DynamoDB
+:class:`~botoware.testing.Faults` plugin throttling the first attempt of the first DynamoDB
 ``PutItem``, so that a retry shows), runs the "drop video
 transcoder" (:mod:`botoware.contrib.demo.workload`) step by step, and prints what the plugins
 saw: a per-operation table from the metrics registry and the trace tree of one video's flow.
@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, final
@@ -36,9 +36,11 @@ from botoware.contrib.demo.report import operation_stats, summary_table, trace_t
 from botoware.contrib.demo.status import StatusLine
 from botoware.contrib.demo.workload import Step, StepFailed, Transcoder
 from botoware.errors import MissingExtraError
-from botoware.testing import Faults, throttle
+from botoware.testing import Fault, Faults, throttle
 
 if TYPE_CHECKING:
+    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+    from botocore.model import OperationModel
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from prometheus_client import CollectorRegistry
@@ -91,6 +93,26 @@ class DemoOptions:
     port: int = 0
     segments: int = 2000
     videos: int = 4
+
+
+class _Once(Fault):
+    """Injects ``fault`` into the first attempt it is asked about, then lets all through."""
+
+    def __init__(self, fault: Fault) -> None:
+        self.name = fault.name
+        self._fault: Fault | None = fault
+        self._lock = threading.Lock()
+
+    def inject(
+        self,
+        call: botoware.Call,
+        request: AWSPreparedRequest,
+        model: OperationModel,
+        sleep: Callable[[float], object],
+    ) -> AWSResponse | None:
+        with self._lock:
+            fault, self._fault = self._fault, None
+        return None if fault is None else fault.inject(call, request, model, sleep)
 
 
 def _require_extras() -> Any:
@@ -193,9 +215,9 @@ def run(
                 print(f"botoware demo: exporting spans over OTLP/HTTP to {options.otlp}", file=out)
             out.flush()
             session = _isolated_session()
-            # The first attempt of every DynamoDB PutItem is throttled, so the table and the
+            # The first attempt of the first DynamoDB PutItem is throttled, so the table and the
             # trace show what a retry looks like; botocore's own retry handler retries it.
-            throttled = Faults({"dynamodb.PutItem": [throttle(), None]})
+            throttled = Faults({"dynamodb.PutItem": [_Once(throttle()), None]})
             chosen = [TracingPlugin(provider), metrics, "policies", throttled, *plugins]
             with (
                 tempfile.TemporaryDirectory(prefix="botoware-demo-") as workdir,
@@ -261,9 +283,14 @@ def _run_step(step: Step, label: str, status: StatusLine) -> str | None:
     return None
 
 
+def _shown_video(transcoder: Transcoder) -> str:
+    """The video whose flow the report shows: the first one transcoded (its PutItem retried)."""
+    return (transcoder.processed or transcoder.videos)[0]
+
+
 def _check_flow(transcoder: Transcoder, memory: InMemorySpanExporter) -> str | None:
-    """The first video's trace must hold its upload and, through SNS and SQS, its job."""
-    video = transcoder.videos[0]
+    """The shown video's trace must hold its upload and, through SNS and SQS, its job."""
+    video = _shown_video(transcoder)
     trace_id = transcoder.flow_trace_ids.get(video)
     names = {
         span.name
@@ -297,11 +324,11 @@ def _print_report(
     )
     print(summary_table(operation_stats(registry)), file=out)
     print(
-        "\n(DynamoDB PutItem's first attempts were throttled on purpose by "
-        "botoware.testing.Faults: attempts > calls is a retry.)",
+        "\nThe first DynamoDB PutItem was throttled on purpose (botoware.testing.Faults):\n"
+        "attempts > calls is its retry, and its span in the trace below shows it.",
         file=out,
     )
-    video = transcoder.videos[0]
+    video = _shown_video(transcoder)
     trace_id = transcoder.flow_trace_ids.get(video)
     if trace_id is not None:
         print(f"\nTrace of one transcoder flow ({video}, trace id {trace_id:032x}):\n", file=out)

@@ -139,6 +139,8 @@ class Transcoder:
         self.table_name = f"{prefix}-jobs"
         self.flow_trace_ids: dict[str, int] = {}
         """Per video: the trace id of its flow (upload, SNS, SQS, transcode)."""
+        self.processed: list[str] = []
+        """Videos in the order their jobs were transcoded."""
         self.created = _Created()
 
         # Clients are typed Any: with the policies plugin they accept dicts where botocore's
@@ -368,6 +370,7 @@ class Transcoder:
                         QueueUrl=self.created.queue_url, ReceiptHandle=message["ReceiptHandle"]
                     )
                 pending.discard(video)
+                self.processed.append(video)
         _check(not pending, f"no job message arrived for {', '.join(sorted(pending))}")
         return f"{len(self.videos)} jobs transcoded and deleted, {linked} with trace context"
 
