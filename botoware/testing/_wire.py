@@ -109,7 +109,8 @@ def error_response(
     JSON protocols get ``{"__type": code, "message": ...}`` (plus ``x-amzn-ErrorType`` for
     rest-json and ``x-amzn-query-error`` for query-compatible services such as SQS), query
     services ``<ErrorResponse><Error><Code>``, EC2 ``<Response><Errors><Error><Code>``, S3
-    ``<Error><Code>``::
+    ``<Error><Code>``. HEAD operations get no body, as S3 sends them, so botocore reports the
+    status as the code (``"404"``)::
 
         model = s3.meta.service_model.operation_model("GetObject")
         response = error_response(model, "NoSuchKey", status_code=404)
@@ -133,10 +134,10 @@ def wire_response(
     elif data:
         raise ValueError(f"{operation_model.name} has no output, but data has {sorted(data)}.")
     protocol = protocol_of(operation_model)
+    if operation_model.has_event_stream_output:
+        raise NotImplementedError("botoware.testing cannot write event stream responses.")
     out_headers: dict[str, str] = {}
-    if protocol in ("json", "smithy-rpc-v2-cbor"):
-        if protocol != "json":
-            raise NotImplementedError(f"botoware.testing cannot write {protocol!r} responses yet.")
+    if protocol == "json":
         body = _json_bytes(_json_value(shape, data)) if shape is not None else b"{}"
         out_headers["Content-Type"] = _json_content_type(operation_model)
         out_headers["x-amzn-RequestId"] = request_id
