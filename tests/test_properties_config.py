@@ -25,6 +25,8 @@ import botoware
 from botoware.plugins.retry import CircuitBreaker, RetryBudget, RetryPolicy
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# install() costs milliseconds (it reads every distribution's entry points): fewer examples.
+INSTALL_SETTINGS = settings(SETTINGS, max_examples=100)
 
 scalars = st.one_of(
     st.none(),
@@ -165,7 +167,7 @@ names = st.one_of(
 )
 
 
-@SETTINGS
+@INSTALL_SETTINGS
 @given(
     disable=st.one_of(st.none(), st.lists(names, max_size=3).map(",".join), env_text),
     no_autoload=st.one_of(st.none(), st.sampled_from(["1", "0", "true", "off", "maybe", " "])),
@@ -191,7 +193,7 @@ hook_values = st.one_of(
 )
 
 
-@SETTINGS
+@INSTALL_SETTINGS
 @given(
     name=st.one_of(st.none(), anything),
     scope=st.one_of(st.none(), anything, st.lists(st.text(max_size=10), max_size=2)),
