@@ -589,8 +589,8 @@ def _clients_of(session: botocore.session.Session) -> list[BaseClient]:
     return [
         obj
         for obj in gc.get_objects()
-        if isinstance(obj, BaseClient)
-        and not isinstance(obj, weakref.ProxyTypes)
+        if not isinstance(obj, weakref.ProxyTypes)  # first: a dead proxy raises on isinstance
+        and isinstance(obj, BaseClient)
         and getattr(obj, "_loader", None) is loader
     ]
 

@@ -14,5 +14,5 @@ BUILTINS: dict[str, str] = {
     "credentials": "botoware.plugins.credentials:plugin",
 }
 
-DEFAULT_BUILTINS: tuple[str, ...] = ()
+DEFAULT_BUILTINS: tuple[str, ...] = ("tracing", "metrics")
 """Built-in plugins ``install()`` loads when ``autoload`` is true."""
