@@ -269,7 +269,7 @@ def test_presigned_url_runs_only_request_shaping_hooks(session: Any, client: Any
     with botoware.install(session, plugins=[recorder, Flag()], autoload=False):
         url = s3.generate_presigned_url("get_object", Params={"Bucket": "b-1", "Key": "k"})
     hooks = [h for h, _ in _hooks(recorder, "GetObject")]
-    assert "X-Amz-Signature=" in url
+    assert "Signature=" in url  # botocore presigns S3 on a custom endpoint with SigV2
     assert flags == [True]
     assert not {"before_send", "after_call", "after_call_error"} & set(hooks)
 
