@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
-from botoware.testing import Recorder
 
 import botoware
 from botoware.hooks import bridge
+from botoware.testing import Recorder
 
 
 class Counter:

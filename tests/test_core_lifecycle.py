@@ -7,9 +7,9 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
-from botoware.testing import Recorder
 
 import botoware
+from botoware.testing import Recorder
 
 ONE_ATTEMPT = [
     "provide_client_params",
