@@ -202,6 +202,30 @@ class _Bootstrapped:
 STATE = _Bootstrapped()
 
 
+def _install_exactly(plugins: tuple[str, ...]) -> Installation:
+    """install() process-wide with these built-ins and the entry-point plugins.
+
+    ``install(autoload=True)`` adds the default built-ins as well; the ones not asked for are
+    kept out by naming them in ``BOTOWARE_DISABLE_PLUGINS`` for the duration of the call
+    (plugins are chosen once, inside it), on top of whatever the user blocks there.
+    """
+    import botoware
+    from botoware._loading import DISABLE_ENV
+    from botoware.plugins import DEFAULT_BUILTINS
+
+    unwanted = [name for name in DEFAULT_BUILTINS if name not in plugins]
+    saved = os.environ.get(DISABLE_ENV)
+    if unwanted:
+        os.environ[DISABLE_ENV] = ",".join([*unwanted, *(saved or "").split(",")])
+    try:
+        return botoware.install(None, plugins=plugins, autoload=True)
+    finally:
+        if saved is None:
+            os.environ.pop(DISABLE_ENV, None)
+        else:
+            os.environ[DISABLE_ENV] = saved
+
+
 def bootstrap(environ: MutableMapping[str, str] | None = None) -> Installation:
     """Install botoware process-wide as the settings in ``environ`` say (default os.environ).
 
@@ -209,17 +233,17 @@ def bootstrap(environ: MutableMapping[str, str] | None = None) -> Installation:
     exporter is ``none`` or tracing is not among the plugins), installs the plugins into every
     session (``botoware.install(None, ...)``) and starts the metrics endpoint when a port is
     set. The port variable is then removed from the environment, so the program's own Python
-    subprocesses, also bootstrapped, do not fight over the port.
+    subprocesses, also bootstrapped, do not fight over the port. Exactly the built-ins named
+    in ``BOTOWARE_PLUGINS`` are installed, whatever ``install()``'s defaults are, plus the
+    entry-point plugins unless ``BOTOWARE_DISABLE_PLUGIN_AUTOLOAD`` is set.
     """
     env = os.environ if environ is None else environ
     settings = RunSettings.from_env(env)
-    import botoware
-
     if settings.configures_tracing:
         from botoware.contrib import otel
 
         otel.configure()  # exporter, endpoint and service name from the OTEL_* variables
-    installation = botoware.install(None, plugins=settings.plugins, autoload=True)
+    installation = _install_exactly(settings.plugins)
     STATE.installation = installation
     if settings.metrics_port is not None:
         from botoware.contrib.prometheus import serve
