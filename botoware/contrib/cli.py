@@ -146,6 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BotowareError as error:
         print(f"botoware {args.subcommand}: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`botoware plugins | head`): no traceback, and none at exit
+        # when Python flushes stdout again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 # -------------------------------------------------------------------------------------------
