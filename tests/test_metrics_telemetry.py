@@ -23,6 +23,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as openmetr
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 import botoware
+from botoware.plugins import metrics as metrics_module
 from botoware.plugins.metrics import (
     CALL_DURATION,
     DEFAULT_BUCKETS,
@@ -279,3 +280,26 @@ def test_otel_duration_exemplar_is_the_calls_span(
     assert [(e.trace_id, e.span_id) for e in point.exemplars] == [
         (context.trace_id, context.span_id)
     ]
+
+
+@pytest.mark.parametrize(("interval", "kept"), [(3600.0, "first"), (0.0, "second")])
+def test_a_bucket_takes_one_new_exemplar_per_interval(
+    session: Any,
+    client: Any,
+    registry: CollectorRegistry,
+    provider: TracerProvider,
+    exporter: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+    interval: float,
+    kept: str,
+) -> None:
+    """Within EXEMPLAR_INTERVAL a bucket keeps its exemplar; after it, the latest call's wins."""
+    monkeypatch.setattr(metrics_module, "EXEMPLAR_INTERVAL", interval)
+    plugin = MetricsPlugin(registry, buckets=(60.0,))  # both calls land in one bucket
+    tracer = provider.get_tracer("test")
+    with botoware.install(session, plugins=[plugin], autoload=False):
+        sts = client("sts")
+        for name in ("first", "second"):
+            with tracer.start_as_current_span(name):
+                sts.get_caller_identity()
+    assert exemplars(registry, "GetCallerIdentity") == [ids(only_span(exporter, kept))]

@@ -35,6 +35,7 @@ import re
 import threading
 import time
 import weakref
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, final
 
@@ -60,6 +61,7 @@ __all__ = [
     "ATTEMPTS",
     "DEFAULT_BUCKETS",
     "ERRORS",
+    "EXEMPLAR_INTERVAL",
     "OTEL_ACTIVE_CALLS",
     "OTEL_ATTEMPTS",
     "OTEL_CALL_DURATION",
@@ -100,6 +102,9 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
 """Upper bounds (seconds) of the duration histogram: a DynamoDB read in the same region to a
 long S3 transfer or Lambda invocation; slower calls land in ``+Inf``."""
 
+EXEMPLAR_INTERVAL = 1.0
+"""Seconds between new exemplars of one duration bucket (per service and operation)."""
+
 OTHER_ERROR_CODE = "other"
 """The ``error_code`` of errors whose code is malformed, longer than 64 characters, or new
 after ``max_error_codes`` distinct codes were seen."""
@@ -123,8 +128,10 @@ class _Series:
 
     __slots__ = (
         "attempt",
+        "bounds",
         "error",
         "errors",
+        "exemplar_due",
         "in_flight_dec",
         "in_flight_inc",
         "observe",
@@ -145,6 +152,24 @@ class _Series:
         # error code as reported -> the child's inc (admitted codes only)
         self.errors: dict[str, Callable[[], None]] = {}
         self.otel: _OtelSeries | None = None
+        self.bounds = metrics.buckets
+        # per bucket (+Inf last): monotonic time before which no new exemplar is taken
+        self.exemplar_due = [0.0] * (len(metrics.buckets) + 1)
+
+    def observe_duration(self, elapsed: float, now: float) -> None:
+        """Observe, with the current span as exemplar unless this bucket got one < 1 s ago.
+
+        Exposition keeps only the latest exemplar of each bucket, so one per second is all a
+        scraper can see; skipping the others saves the span lookup and id formatting.
+        """
+        index = bisect_left(self.bounds, elapsed)
+        if now >= self.exemplar_due[index]:
+            exemplar = _exemplar()
+            if exemplar is not None:
+                self.exemplar_due[index] = now + EXEMPLAR_INTERVAL
+                self.observe(elapsed, exemplar)
+                return
+        self.observe(elapsed, None)
 
 
 @final
@@ -448,10 +473,10 @@ class MetricsPlugin:
         series = call.stash.get(_SERIES, None)
         if status < 300 and series is not None and self._otel is None:
             # The common case, spelled out: this runs on every successful call.
-            elapsed = time.monotonic() - call.started
+            now = time.monotonic()
             series.in_flight_dec()
             series.success()
-            series.observe(elapsed, _exemplar())
+            series.observe_duration(now - call.started, now)
             attempts = call.attempt
             if attempts:
                 series.attempt(attempts)
@@ -463,7 +488,8 @@ class MetricsPlugin:
         self._end(call, _code_of_exception(exception))
 
     def _end(self, call: Call, code: str | None) -> None:
-        elapsed = time.monotonic() - call.started
+        now = time.monotonic()
+        elapsed = now - call.started
         series = call.stash.get(_SERIES, None)
         started = series is not None
         if series is None:  # failed before its first hook, or the plugin came in mid-call
@@ -479,7 +505,7 @@ class MetricsPlugin:
                 self._metrics.error_counter(series, call.service, call.operation, code)
             else:
                 inc()
-        series.observe(elapsed, _exemplar())
+        series.observe_duration(elapsed, now)
         # botocore numbers the attempts of a call in its context; the last number is the count
         # (0 when the call failed or was answered before its first request).
         attempts = call.attempt
