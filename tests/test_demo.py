@@ -6,6 +6,7 @@ import io
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -114,6 +115,16 @@ def test_missing_moto_is_a_message_not_a_traceback(
     monkeypatch.setitem(sys.modules, "moto.server", None)
     assert cli.main(["demo"]) == 1
     assert "pip install 'botoware[demo]'" in capsys.readouterr().err
+
+
+def test_a_taken_port_is_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """`botoware demo --port N` with N in use exits 1 naming the port, before any AWS call."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["demo", "--port", str(port), "--segments", "1"]) == 1
+    assert f"botoware demo: --port {port}: cannot serve metrics" in capsys.readouterr().err
 
 
 class _Collector(BaseHTTPRequestHandler):

@@ -35,7 +35,7 @@ import botoware
 from botoware.contrib.demo.report import operation_stats, summary_table, trace_tree
 from botoware.contrib.demo.status import StatusLine
 from botoware.contrib.demo.workload import Step, StepFailed, Transcoder
-from botoware.errors import MissingExtraError
+from botoware.errors import ConfigurationError, MissingExtraError
 from botoware.testing import Fault, Faults, throttle
 
 if TYPE_CHECKING:
@@ -204,10 +204,15 @@ def run(
     registry = CollectorRegistry()
     metrics = MetricsPlugin(registry, buckets=DEMO_BUCKETS)
     started = time.monotonic()
+    try:
+        metrics_server = serve(port=options.port, registry=registry)
+    except OSError as error:
+        provider.shutdown()
+        raise ConfigurationError(f"--port {options.port}: {error.strerror or error}") from None
     server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
-        with serve(port=options.port, registry=registry) as endpoint:
+        with metrics_server as endpoint:
             host, port = server.get_host_and_port()
             print(f"botoware demo: local AWS (moto) at http://{host}:{port}", file=out)
             print(f"botoware demo: Prometheus metrics at {endpoint.url}", file=out)
