@@ -591,3 +591,17 @@ def test_uninstalled_plugin_stops_counting(
         sts.get_caller_identity()
     sts.get_caller_identity()
     assert calls(registry, "sts", "GetCallerIdentity", "success") == 1
+
+
+def test_two_metrics_plugins_on_one_session_track_their_own_calls(
+    session: Any, client: Any
+) -> None:
+    """Two metrics plugins (two registries) on one session each count and settle every call."""
+    registries = [CollectorRegistry(), CollectorRegistry()]
+    first, second = MetricsPlugin(registries[0]), MetricsPlugin(registries[1])
+    second.botoware_name = "metrics-for-the-other-team"
+    with botoware.install(session, plugins=[first, second], autoload=False):
+        client("sts").get_caller_identity()
+    for registry in registries:
+        assert calls(registry, "sts", "GetCallerIdentity", "success") == 1
+        assert in_flight(registry, "sts") == 0

@@ -114,9 +114,6 @@ after ``max_error_codes`` distinct codes were seen."""
 # not a code.
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
-_OUTCOMES = ("success", "error")
-
-
 # -------------------------------------------------------------------------------------------
 # Collectors: one set per registry
 # -------------------------------------------------------------------------------------------
@@ -372,8 +369,6 @@ class _Otel:
 # The plugin
 # -------------------------------------------------------------------------------------------
 
-_SERIES = StashKey[_Series]()
-
 
 def _exemplar() -> dict[str, str] | None:
     """The current sampled span's ids, for linking a duration to its trace."""
@@ -437,6 +432,8 @@ class MetricsPlugin:
         self._registry = REGISTRY if registry is None else registry
         self._metrics = _metrics_for(self._registry, bounds, max_error_codes)
         self._otel = None if meter_provider is None else _Otel(meter_provider, bounds)
+        # One key per plugin: two metrics plugins on one session each track their own calls.
+        self._key = StashKey[_Series]()
         self._failed = False
 
     def __repr__(self) -> str:
@@ -455,7 +452,7 @@ class MetricsPlugin:
         try:
             series = self._series(call)
             series.in_flight_inc()
-            call.stash[_SERIES] = series
+            call.stash[self._key] = series
             if self._otel is not None and series.otel is not None:
                 self._otel.active.add(1, series.otel.service)
         except Exception:
@@ -470,7 +467,7 @@ class MetricsPlugin:
         self, call: Call, http_response: AWSResponse, parsed: dict[str, Any]
     ) -> None:
         status = http_response.status_code
-        series = call.stash.get(_SERIES, None)
+        series = call.stash.get(self._key, None)
         if status < 300 and series is not None and self._otel is None:
             # The common case, spelled out: this runs on every successful call.
             now = time.monotonic()
@@ -490,7 +487,7 @@ class MetricsPlugin:
     def _end(self, call: Call, code: str | None) -> None:
         now = time.monotonic()
         elapsed = now - call.started
-        series = call.stash.get(_SERIES, None)
+        series = call.stash.get(self._key, None)
         started = series is not None
         if series is None:  # failed before its first hook, or the plugin came in mid-call
             series = self._series(call)
