@@ -99,6 +99,23 @@ def test_serve_listens_on_loopback_on_a_free_port(server: MetricsServer) -> None
     assert server.url == f"http://127.0.0.1:{server.port}/metrics"
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_serve_on_ipv6_loopback(counted: CollectorRegistry) -> None:
+    """serve(addr="::1") listens on IPv6 and its url brackets the address."""
+    with serve(addr="::1", registry=counted) as running:
+        assert running.url == f"http://[::1]:{running.port}/metrics"
+        assert sample(scrape(running.url)[1], CALLS, STS_OK) == 2
+
+
 def test_openmetrics_negotiation_shows_exemplars(
     session: Any, client: Any, registry: CollectorRegistry
 ) -> None:
