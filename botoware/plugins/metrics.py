@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, final
 
 from botocore.exceptions import ClientError
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -372,7 +373,10 @@ class _Otel:
 
 def _exemplar() -> dict[str, str] | None:
     """The current sampled span's ids, for linking a duration to its trace."""
-    context = trace.get_current_span().get_span_context()
+    current = otel_context.get_current()
+    if not current:  # nothing attached, so no span: the usual case without tracing
+        return None
+    context = trace.get_current_span(current).get_span_context()
     if context.trace_flags.sampled and context.is_valid:
         return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
     return None
@@ -431,6 +435,7 @@ class MetricsPlugin:
         bounds = _check_buckets(buckets)
         self._registry = REGISTRY if registry is None else registry
         self._metrics = _metrics_for(self._registry, bounds, max_error_codes)
+        self._known = self._metrics.series  # read without a lock: entries are only added
         self._otel = None if meter_provider is None else _Otel(meter_provider, bounds)
         # One key per plugin: two metrics plugins on one session each track their own calls.
         self._key = StashKey[_Series]()
@@ -450,7 +455,9 @@ class MetricsPlugin:
         if call.presigned:
             return  # nothing is sent, and no terminal hook would take it out of flight
         try:
-            series = self._series(call)
+            series = self._known.get((call.service, call.operation))
+            if series is None or (self._otel is not None and series.otel is None):
+                series = self._series(call)
             series.in_flight_inc()
             call.stash[self._key] = series
             if self._otel is not None and series.otel is not None:
