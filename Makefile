@@ -26,8 +26,8 @@ test: $(STAMP_DEV)
 	$(MAKE) lint types docs pytest
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check botoware tests examples benchmarks
-	$(BIN)/ruff format --check botoware tests examples benchmarks
+	$(BIN)/ruff check --no-cache botoware tests examples benchmarks
+	$(BIN)/ruff format --no-cache --check botoware tests examples benchmarks
 
 types: $(STAMP_DEV)
 	$(BIN)/mypy --strict botoware

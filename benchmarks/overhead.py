@@ -25,9 +25,9 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
-from botoware.testing import response_for
 
 import botoware
+from botoware.testing import response_for
 
 CREDENTIALS = {
     "aws_access_key_id": "AKIDBENCHMARK0000001",
@@ -210,8 +210,9 @@ def _tracing(provider: Any) -> object:
 
 
 def _metrics() -> object:
-    from botoware.plugins.metrics import MetricsPlugin
     from prometheus_client import CollectorRegistry
+
+    from botoware.plugins.metrics import MetricsPlugin
 
     return MetricsPlugin(registry=CollectorRegistry())
 
