@@ -27,9 +27,8 @@ from botoware.hooks.markers import PROJECT_NAME
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from pluggy import HookCaller
+    from pluggy import HookCaller, HookImpl
 
-    from botoware.hooks.call import Call, Run
 
 logger = logging.getLogger("botoware")
 
@@ -94,7 +93,13 @@ def _scope_of(name: str, plugin: object) -> tuple[str, ...] | None:
         return None
     if isinstance(scope, str):
         scope = (scope,)
-    patterns = tuple(scope)
+    try:
+        patterns = tuple(scope)
+    except TypeError:
+        raise PluginError(
+            f"plugin {name!r} has botoware_scope = {scope!r}; use a string or a list of "
+            "strings such as ['s3.*', 'lambda.GetPolicy']."
+        ) from None
     for pattern in patterns:
         service, _, operation = pattern.partition(".") if isinstance(pattern, str) else ("", "", "")
         if (
@@ -112,10 +117,10 @@ def _scope_of(name: str, plugin: object) -> tuple[str, ...] | None:
 
 
 def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:
-    """Raise :class:`PluginError` for unknown hooks or non-callables; return the hooks."""
+    """Raise :class:`PluginError` for a hook that could never run right; return the hooks."""
+    where = f"plugin {name!r} ({source})"
     hooks = _hook_attrs(plugin)
     for attr in hooks:
-        where = f"plugin {name!r} ({source})"
         if attr not in _SPEC_NAMES:
             close = _loading._suggest(attr, _SPEC_NAMES)
             raise PluginError(
@@ -125,6 +130,7 @@ def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:
         function = getattr(plugin, attr)
         if not callable(function):
             raise PluginError(f"{where} has {attr!r}, but it is not callable.")
+        _check_shape(where, attr, function)
         wanted = _argnames(function)
         offered = _argnames(getattr(specs, attr))
         unknown = [arg for arg in wanted if arg not in offered]
@@ -133,8 +139,56 @@ def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:
                 f"{where}: {attr} asks for {', '.join(unknown)}, which the hook does not pass. "
                 f"It passes: {', '.join(offered)}."
             )
+    _check_specnames(where, plugin)
     _scope_of(name, plugin)
     return tuple(h for h in _LIFECYCLE_ORDER if h in hooks)
+
+
+def _check_shape(where: str, attr: str, function: Callable[..., Any]) -> None:
+    """Hooks botocore's synchronous, positional calls would silently never run."""
+    opts = getattr(function, f"{PROJECT_NAME}_impl", None) or {}
+    if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+        raise PluginError(
+            f"{where}: {attr} is async, but botocore calls hooks synchronously, so its body "
+            "would never run. Make it a plain 'def'."
+        )
+    wraps = bool(opts.get("wrapper") or opts.get("hookwrapper"))
+    if wraps and not inspect.isgeneratorfunction(function):
+        raise PluginError(
+            f"{where}: {attr} is marked as a wrapper, so it must be a generator that yields "
+            "exactly once (around the other plugins' implementations)."
+        )
+    if inspect.isgeneratorfunction(function) and not wraps:
+        raise PluginError(
+            f"{where}: {attr} is a generator, so its body would never run. Return instead "
+            "of yielding, or mark it @botoware.hookimpl(wrapper=True) to wrap other plugins."
+        )
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return
+    keyword_only = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    if keyword_only:
+        raise PluginError(
+            f"{where}: {attr} takes {', '.join(keyword_only)} as keyword-only, but hooks "
+            "receive their arguments positionally. Drop the '*' from its signature."
+        )
+
+
+def _check_specnames(where: str, plugin: object) -> None:
+    """botoware finds hooks by name only; a ``hookimpl(specname=...)`` would be dropped."""
+    for attr in dir(plugin):
+        if attr.startswith("__"):
+            continue
+        try:
+            opts = getattr(getattr(plugin, attr), f"{PROJECT_NAME}_impl", None)
+        except Exception:  # a property that raises is no hook
+            continue
+        if isinstance(opts, dict) and opts.get("specname"):
+            raise PluginError(
+                f"{where} marks {attr!r} with hookimpl(specname={opts['specname']!r}), but "
+                f"botoware finds hooks by name only. Rename it to {opts['specname']!r}."
+            )
 
 
 def _argnames(function: Callable[..., Any]) -> list[str]:
@@ -172,6 +226,49 @@ def _isolate(function: Callable[..., Any], report: Callable[[str], None], hook: 
     return isolated
 
 
+def _isolate_wrapper(function: Callable[..., Any], report: Callable[[str], None], hook: str) -> Any:
+    """An observer hook's wrapper whose own exceptions are logged, not raised.
+
+    What the wrapped plugins raise still passes through unchanged, and the wrapper cannot
+    replace the result: observer hooks have none that matters.
+    """
+    old_style = bool((getattr(function, f"{PROJECT_NAME}_impl", None) or {}).get("hookwrapper"))
+
+    @functools.wraps(function)
+    def isolated(*args: Any) -> Any:
+        try:
+            inner = function(*args)
+            next(inner)
+        except Exception:
+            report(hook)
+            inner = None
+        error: BaseException | None = None
+        result: Any = None
+        try:
+            result = yield
+        except BaseException as exc:
+            error = exc
+        if inner is not None:
+            try:
+                if old_style or error is None:
+                    inner.send(result)
+                else:
+                    inner.throw(error)
+            except StopIteration:
+                pass
+            except BaseException as exc:
+                if exc is not error:
+                    report(hook)
+            else:
+                report(hook)  # yielded twice
+                inner.close()
+        if error is not None:
+            raise error
+        return result
+
+    return isolated
+
+
 class _Proxy:
     """Holds a plugin's hooks for pluggy. Hashable by identity (``subset_hook_caller`` puts
     plugins in a set), which ``types.SimpleNamespace`` is not."""
@@ -182,10 +279,12 @@ def _proxy(name: str, plugin: object, report: Callable[[str, str], None]) -> obj
     proxy = _Proxy()
     for attr in _hook_attrs(plugin):
         function = getattr(plugin, attr)
-        opts = getattr(function, f"{PROJECT_NAME}_impl", None) or {}
-        wraps_others = opts.get("wrapper") or opts.get("hookwrapper")
-        if attr not in _DECISION_HOOKS and not wraps_others:
-            function = _isolate(function, functools.partial(report, name), attr)
+        if attr not in _DECISION_HOOKS:
+            opts = getattr(function, f"{PROJECT_NAME}_impl", None) or {}
+            isolate = (
+                _isolate_wrapper if opts.get("wrapper") or opts.get("hookwrapper") else _isolate
+            )
+            function = isolate(function, functools.partial(report, name), attr)
         setattr(proxy, attr, function)
     return proxy
 
@@ -194,6 +293,102 @@ def _scope_matches(scope: tuple[str, ...] | None, service: str, operation: str) 
     if scope is None:
         return True
     return any(p in (service, f"{service}.*", f"{service}.{operation}") for p in scope)
+
+
+def _widest(patterns: set[str | None]) -> set[str | None]:
+    """Event suffixes without overlap: None (every call) wins, then a whole service."""
+    if None in patterns:
+        return {None}
+    return {
+        p for p in patterns if p is None or p.split(".")[0] == p or p.split(".")[0] not in patterns
+    }
+
+
+# -------------------------------------------------------------------------------------------
+# Dispatch: what each call sees of the plugins
+# -------------------------------------------------------------------------------------------
+
+
+@final
+class _Plans:
+    """The plugins registered at one moment, compiled per (hook, service, operation).
+
+    Every call and run keeps the snapshot it started with, so a plugin uninstalled while a
+    call is in flight still sees that call end, and one installed mid-call never sees an
+    ending without a start. Plain implementations are called directly, in pluggy's order;
+    hooks with wrappers go through pluggy itself.
+    """
+
+    __slots__ = ("_covers", "_firstresult", "_hookexec", "_impls", "_plans", "_scopes")
+
+    def __init__(self, pm: pluggy.PluginManager, plugins: dict[str, _Registered]) -> None:
+        callers = {name: getattr(pm.hook, name) for name in _SPEC_NAMES}
+        self._hookexec = pm._hookexec
+        self._impls = {name: tuple(c.get_hookimpls()) for name, c in callers.items()}
+        self._firstresult = {
+            name: bool(c.spec and c.spec.opts.get("firstresult")) for name, c in callers.items()
+        }
+        self._scopes = {name: reg.scope for name, reg in plugins.items()}
+        self._plans: dict[tuple[str, str, str], Callable[..., Any] | None] = {}
+        self._covers: dict[tuple[str, str], bool] = {}
+
+    def plan(self, hook: str, service: str, operation: str) -> Callable[..., Any] | None:
+        key = (hook, service, operation)
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        scopes = self._scopes
+        impls = [
+            impl
+            for impl in self._impls[hook]
+            if _scope_matches(scopes[impl.plugin_name], service, operation)
+        ]
+        found = _compile(hook, impls, self._firstresult[hook], self._hookexec) if impls else None
+        self._plans[key] = found  # a race computes the same value twice, harmlessly
+        return found
+
+    def covers(self, service: str, operation: str) -> bool:
+        key = (service, operation)
+        try:
+            return self._covers[key]
+        except KeyError:
+            pass
+        found = any(
+            self.plan(hook, service, operation) is not None
+            for hook in (*bridge.CALL_HOOKS, "botoware_run_start", "botoware_run_end")
+        )
+        self._covers[key] = found
+        return found
+
+
+def _compile(
+    hook: str, impls: list[HookImpl], firstresult: bool, hookexec: Callable[..., Any]
+) -> Callable[..., Any]:
+    """One callable running ``impls`` with keyword arguments, as pluggy's ``_multicall`` would."""
+    if any(impl.wrapper or impl.hookwrapper for impl in impls):
+
+        def through_pluggy(**kwargs: Any) -> Any:
+            return hookexec(hook, impls, kwargs, firstresult)
+
+        return through_pluggy
+    order = [(impl.function, impl.argnames) for impl in reversed(impls)]
+    if len(order) == 1:
+        [(function, argnames)] = order
+
+        def one(**kwargs: Any) -> Any:
+            return function(*[kwargs[name] for name in argnames])
+
+        return one
+
+    def each(**kwargs: Any) -> Any:
+        for function, argnames in order:
+            result = function(*[kwargs[name] for name in argnames])
+            if result is not None and firstresult:
+                return result
+        return None
+
+    return each
 
 
 # -------------------------------------------------------------------------------------------
@@ -222,8 +417,10 @@ class _SessionHost:
         self._plugins: dict[str, _Registered] = {}
         self._clients: weakref.WeakSet[BaseClient] = weakref.WeakSet()
         self._handlers: dict[str, tuple[str, bridge.Handler]] = {}
-        self._callers: dict[tuple[str, str, str], HookCaller | None] = {}
-        self._covers: dict[tuple[str, str], bool] = {}
+        # Terminal event patterns stay registered while attached, so that a call in flight
+        # when its plugin is uninstalled still ends in that plugin (see _Plans).
+        self._terminal_patterns: set[str | None] = set()
+        self.plans = _Plans(self._pm, {})
         # Services whose botocore retry handler botoware holds (None: every service).
         self._retry_services: frozenset[str] | None = frozenset()
         self._retry_handlers: weakref.WeakKeyDictionary[object, bridge.Handler] = (
@@ -240,44 +437,7 @@ class _SessionHost:
             bridge.make_client_mixin(self._adopt_new)
         )
 
-    # ---- what the bridge asks, on every call ------------------------------------------
-
-    def caller(self, hook: str, service: str, operation: str) -> HookCaller | None:
-        key = (hook, service, operation)
-        try:
-            return self._callers[key]
-        except KeyError:
-            pass
-        with self._lock:
-            hook_caller: HookCaller = getattr(self._pm.hook, hook)
-            impls = hook_caller.get_hookimpls()
-            outside = [
-                impl.plugin
-                for impl in impls
-                if not _scope_matches(self._plugins[impl.plugin_name].scope, service, operation)
-            ]
-            found: HookCaller | None
-            if len(outside) == len(impls):
-                found = None
-            elif not outside:
-                found = hook_caller
-            else:
-                found = self._pm.subset_hook_caller(hook, outside)
-            self._callers[key] = found
-            return found
-
-    def covers(self, service: str, operation: str) -> bool:
-        key = (service, operation)
-        try:
-            return self._covers[key]
-        except KeyError:
-            pass
-        found = any(
-            self.caller(hook, service, operation) is not None
-            for hook in (*bridge.CALL_HOOKS, "botoware_run_start", "botoware_run_end")
-        )
-        self._covers[key] = found
-        return found
+    # ---- what the bridge asks --------------------------------------------------------
 
     def retry_fallback(self, endpoint: object) -> bridge.Handler | None:
         return self._retry_handlers.get(endpoint)
@@ -287,21 +447,6 @@ class _SessionHost:
         with self._lock:
             self._prepared.add(client)
             self._place_retries(client)
-
-    def end_with_error(self, call: Call, exception: BaseException) -> None:
-        caller = self.caller("botoware_after_call_error", call.service, call.operation)
-        if caller is not None:
-            caller(call=call, exception=exception, context=call._context)
-
-    def run_start(self, run: Run) -> None:
-        caller = self.caller("botoware_run_start", run.service, run.operation)
-        if caller is not None:
-            caller(run=run)
-
-    def run_end(self, run: Run, exception: BaseException | None) -> None:
-        caller = self.caller("botoware_run_end", run.service, run.operation)
-        if caller is not None:
-            caller(run=run, exception=exception)
 
     def report(self, plugin: str, hook: str) -> None:
         """Log an observer hook's exception: loudly the first time, then at debug level."""
@@ -383,9 +528,8 @@ class _SessionHost:
         return self._pm.subset_hook_caller(hook, others) if others else hook_caller
 
     def _changed(self) -> None:
-        """Plugins changed: forget cached callers, re-sync handlers on every emitter."""
-        self._callers = {}
-        self._covers = {}
+        """Plugins changed: calls from now on see a new snapshot; re-sync handlers."""
+        self.plans = _Plans(self._pm, self._plugins)
         if self._attached:
             self._sync_handlers()
 
@@ -405,19 +549,21 @@ class _SessionHost:
                 impls = terminal_impls
             else:
                 impls = getattr(self._pm.hook, hook).get_hookimpls()
-            if not impls:
-                continue
             scopes = [self._plugins[impl.plugin_name].scope for impl in impls]
             patterns: set[str | None]
-            if hook == bridge.RETRY_HOOK or any(scope is None for scope in scopes):
+            if not impls:
+                patterns = set()
+            elif hook == bridge.RETRY_HOOK or any(scope is None for scope in scopes):
                 # The retry handler replaces botocore's for every operation of a service,
                 # so it listens to all of them and falls back to botocore's outside scope.
                 patterns = {None}
             else:
-                suffixes = {bridge.scope_event_suffix(p) for scope in scopes for p in scope or ()}
-                patterns = {
-                    s for s in suffixes if s.split(".")[0] == s or s.split(".")[0] not in suffixes
-                }
+                patterns = _widest(
+                    {bridge.scope_event_suffix(p) for scope in scopes for p in scope or ()}
+                )
+            if hook in bridge.TERMINAL_HOOKS:
+                # Kept until detach: calls in flight end in the plugins they started with.
+                patterns = self._terminal_patterns = _widest(self._terminal_patterns | patterns)
             for pattern in patterns:
                 event = bridge.event_name(hook, pattern)
                 wanted[f"{self._prefix}-{event}"] = (event, self._hook_handlers[hook])
@@ -496,6 +642,7 @@ class _SessionHost:
             self._give_back_retries(client)
             bridge.uncover(client)
         self._handlers = {}
+        self._terminal_patterns = set()
         self._retry_services = frozenset()
         self._clients = weakref.WeakSet()
         self._prepared = weakref.WeakSet()
@@ -553,8 +700,14 @@ class _SessionHost:
 
 
 def _forget_credentials(session: Any) -> None:
-    """Drop credentials resolved from the old chain; the next client resolves from the new one."""
-    session._credentials = None
+    """Drop credentials resolved from the old chain; the next client resolves from the new one.
+
+    Keys the user set on the session (``boto3.Session(aws_access_key_id=...)``, botocore's
+    ``set_credentials``) outrank every chain, so they stay.
+    """
+    credentials = session._credentials
+    if credentials is not None and getattr(credentials, "method", None) != "explicit":
+        session._credentials = None
 
 
 def _place_provider(resolver: Any, provider: Any, placement: str, plugin: str) -> None:
@@ -578,11 +731,16 @@ def _place_provider(resolver: Any, provider: Any, placement: str, plugin: str) -
         )
 
 
-def _clients_of(session: botocore.session.Session) -> list[BaseClient]:
-    """Clients the session created before install(): botocore keeps no list, so ask gc."""
+def _clients_of(session: Any) -> list[BaseClient]:
+    """Clients the session created before install(): botocore keeps no list, so ask gc.
+
+    A client holds no reference to its session, only to its components: the model loader
+    (which sessions may share) and the session's own exceptions factory (which they don't).
+    """
     try:
         loader = session.get_component("data_loader")
-    except Exception:  # pragma: no cover - a session without loader has no clients
+        factory = session._get_internal_component("exceptions_factory")
+    except Exception:  # pragma: no cover - a session without components has no clients
         return []
     # A weakref.proxy to a client passes isinstance() (botocore's S3 region redirector holds
     # one) but cannot be weakly referenced or covered: take the clients themselves only.
@@ -592,6 +750,7 @@ def _clients_of(session: botocore.session.Session) -> list[BaseClient]:
         if not isinstance(obj, weakref.ProxyTypes)  # first: a dead proxy raises on isinstance
         and isinstance(obj, BaseClient)
         and getattr(obj, "_loader", None) is loader
+        and getattr(obj, "_exceptions_factory", None) is factory
     ]
 
 
@@ -707,7 +866,12 @@ def _load(
     for cand in active:
         try:
             plugin = cand.load()
-            check_plugin(cand.name, cand.source, plugin)
+            if not check_plugin(cand.name, cand.source, plugin) and cand.entry_point is not None:
+                raise PluginError(
+                    f"it resolves to {plugin!r}, which has no botoware_* hooks; point the "
+                    "entry point at a module, class or instance that defines them (botoware "
+                    "does not call factories)"
+                )
         except Exception as exc:
             if cand.entry_point is None:
                 raise

@@ -6,6 +6,7 @@ import logging
 import types
 from typing import Any
 
+import boto3
 import botocore.config
 import botocore.credentials
 import botocore.exceptions
@@ -322,8 +323,10 @@ def test_needs_retry_takes_botocore_retries_aside_and_gives_them_back(session: A
     assert with_botocore.value.response["ResponseMetadata"]["RetryAttempts"] == 2
 
 
-def test_credential_providers_join_the_chain(session: Any, client: Any) -> None:
+def test_credential_providers_join_the_chain(moto_url: str) -> None:
     """A provider offered by a plugin is placed in the chain and removed on uninstall."""
+    # Keys passed to the Session outrank any chain, so this one resolves through it.
+    session = boto3.Session(region_name="us-east-1")
     signed_with: list[str] = []
 
     class Static(botocore.credentials.CredentialProvider):  # type: ignore[misc]
@@ -347,7 +350,7 @@ def test_credential_providers_join_the_chain(session: Any, client: Any) -> None:
     with botoware.install(session, plugins=[Creds()], autoload=False):
         resolver = session._session.get_component("credential_provider")
         assert [p.METHOD for p in resolver.providers][:2] == ["test-static", "env"]
-        client("s3").list_buckets()
+        session.client("s3", endpoint_url=moto_url).list_buckets()
     assert signed_with == ["AKIDFROMPLUGIN000001"]
     assert "test-static" not in [p.METHOD for p in resolver.providers]
 

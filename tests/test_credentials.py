@@ -425,10 +425,6 @@ def test_uninstall_restores_the_chain_for_new_clients(
     assert signed.keys == [ENV_KEY, "AKIDFILE2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: install() drops credentials passed to boto3.Session(aws_access_key_id=...)",
-)
 def test_explicit_session_credentials_survive_install(
     session: boto3.Session, creds_file: _File, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -662,11 +662,6 @@ def test_call_in_scope_of_some_plugins_only() -> None:
     assert (everything.ended, s3_only.ended) == (["sts.GetCallerIdentity"], [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="host._clients_of finds a session's clients by data_loader identity, so install() "
-    "also covers clients of other sessions sharing that loader (see the issue-6 report)",
-)
 def test_install_leaves_clients_of_a_session_sharing_the_loader_alone() -> None:
     """Two sessions sharing a model loader: installing into one does not cover the other."""
     with pytest.MonkeyPatch.context() as mp:

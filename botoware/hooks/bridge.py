@@ -20,7 +20,6 @@ from botoware.hooks.specs import NO_RETRY
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
-    from pluggy import HookCaller
 
 Handler = Callable[..., Any]
 
@@ -66,22 +65,27 @@ _DECISION_HOOKS = frozenset(
 CLIENT_CLASS_EVENT = "creating-client-class"
 
 
+class Plans(Protocol):
+    """The plugins installed at one moment, as one call (or run) sees them from start to end."""
+
+    def plan(self, hook: str, service: str, operation: str) -> Handler | None:
+        """A callable running ``hook`` on the plugins in scope (keyword arguments), or None."""
+        ...
+
+    def covers(self, service: str, operation: str) -> bool:
+        """True when any plugin has any call or run hook for this operation."""
+        ...
+
+
 class Dispatcher(Protocol):
     """What the bridge needs from the host that owns it."""
 
-    def caller(self, hook: str, service: str, operation: str) -> HookCaller | None: ...
-
-    def covers(self, service: str, operation: str) -> bool: ...
+    @property
+    def plans(self) -> Plans: ...
 
     def retry_fallback(self, endpoint: object) -> Handler | None: ...
 
     def prepare(self, client: BaseClient) -> None: ...
-
-    def end_with_error(self, call: Call, exception: BaseException) -> None: ...
-
-    def run_start(self, run: Run) -> None: ...
-
-    def run_end(self, run: Run, exception: BaseException | None) -> None: ...
 
 
 def event_name(hook: str, pattern: str | None) -> str:
@@ -95,7 +99,7 @@ def scope_event_suffix(scope: str) -> str:
     return scope[:-2] if scope.endswith(".*") else scope
 
 
-def _bind(context: dict[str, Any], kwargs: dict[str, Any]) -> Call:
+def _bind(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher) -> Call:
     """Attach the call this event belongs to to botocore's context dict."""
     pending = _PENDING.get()
     presign = bool(context.get("is_presign_request"))
@@ -115,6 +119,7 @@ def _bind(context: dict[str, Any], kwargs: dict[str, Any]) -> Call:
             params or {},
             presigned=presign,
         )
+        call._plans = host.plans
     call._context = context
     context[CALL_KEY] = call
     return call
@@ -123,7 +128,6 @@ def _bind(context: dict[str, Any], kwargs: dict[str, Any]) -> Call:
 def make_handler(host: Dispatcher, hook: str) -> Handler:
     """A botocore handler that calls ``hook`` on the plugins in scope of each call."""
     where = EVENTS[hook][1]
-    caller_for = host.caller
     returns = hook in _DECISION_HOOKS
     terminal = hook in TERMINAL_HOOKS
 
@@ -136,34 +140,53 @@ def make_handler(host: Dispatcher, hook: str) -> Handler:
             context = kwargs["request_dict"].get("context")
         if context is None:
             return None
-        call = context.get(CALL_KEY) or _bind(context, kwargs)
+        call = context.get(CALL_KEY) or _bind(context, kwargs, host)
         if terminal:
             if call._ended:
                 return None
             call._ended = True
-        caller = caller_for(hook, call.service, call.operation)
-        if caller is None:
+        plan = call._plans.plan(hook, call.service, call.operation)
+        if plan is None:
             return None
         kwargs["call"] = call
-        result = caller(**kwargs)
+        result = plan(**kwargs)
         return result if returns else None
 
     handler.__qualname__ = handler.__name__ = f"botoware_{EVENTS[hook][0].replace('-', '_')}"
     return handler
 
 
+def end_with_error(call: Call, exception: BaseException) -> None:
+    """The ending of a call that failed before botocore emitted a terminal event."""
+    plan = call._plans.plan("botoware_after_call_error", call.service, call.operation)
+    if plan is not None:
+        plan(call=call, exception=exception, context=call._context)
+
+
+def _run_start(host: Dispatcher, run: Run) -> None:
+    run._plans = plans = host.plans
+    plan = plans.plan("botoware_run_start", run.service, run.operation)
+    if plan is not None:
+        plan(run=run)
+
+
+def _run_end(run: Run, exception: BaseException | None) -> None:
+    plan = run._plans.plan("botoware_run_end", run.service, run.operation)
+    if plan is not None:
+        plan(run=run, exception=exception)
+
+
 def make_retry_handler(host: Dispatcher) -> Handler:
     """The needs-retry handler: plugins decide first, then botocore's own retry handler."""
-    caller_for = host.caller
     fallback_for = host.retry_fallback
 
     def botoware_needs_retry(**kwargs: Any) -> Any:
         context = kwargs["request_dict"].get("context")
         if context is not None:
-            call = context.get(CALL_KEY) or _bind(context, kwargs)
-            caller = caller_for(RETRY_HOOK, call.service, call.operation)
-            if caller is not None:
-                answer = caller(call=call, **kwargs)
+            call = context.get(CALL_KEY) or _bind(context, kwargs, host)
+            plan = call._plans.plan(RETRY_HOOK, call.service, call.operation)
+            if plan is not None:
+                answer = plan(call=call, **kwargs)
                 if answer is NO_RETRY:
                     return None
                 if answer is not None:
@@ -240,7 +263,6 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
     service, service_id = service_of(client)
     region = client.meta.region_name
     original = client._make_api_call
-    covers = host.covers
     prepared = False
 
     def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
@@ -248,7 +270,8 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
         if not prepared:
             prepared = True
             host.prepare(client)
-        if not covers(service, operation_name):
+        plans = host.plans
+        if not plans.covers(service, operation_name):
             return original(operation_name, api_params)
         run = _RUN.get()
         if run is not None:
@@ -257,13 +280,14 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
             else:
                 run = None
         call = Call(service, service_id, operation_name, region, api_params, run)
+        call._plans = plans
         token = _PENDING.set(call)
         try:
             return original(operation_name, api_params)
         except BaseException as exc:
             if not call._ended:
                 call._ended = True
-                host.end_with_error(call, exc)
+                end_with_error(call, exc)
             raise
         finally:
             _PENDING.reset(token)
@@ -282,7 +306,7 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
 
         def wait(**kwargs: Any) -> None:
             run = Run("wait", service, service_id, waiter.config.operation, region, waiter.name)
-            host.run_start(run)
+            _run_start(host, run)
             token = _RUN.set(run)
             error: BaseException | None = None
             try:
@@ -292,7 +316,7 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
                 raise
             finally:
                 _RUN.reset(token)
-                host.run_end(run, error)
+                _run_end(run, error)
 
         wait.__doc__ = original_wait.__doc__
         waiter.wait = wait
@@ -335,7 +359,7 @@ def make_page_iterator_class(host: Dispatcher) -> type[Any]:
             service, service_id = service_of(client)
             operation = meta.method_to_api_mapping.get(method.__name__, method.__name__)
             run = Run("paginate", service, service_id, operation, meta.region_name)
-            owner.run_start(run)
+            _run_start(owner, run)
             error: BaseException | None = None
             try:
                 while True:
@@ -353,7 +377,7 @@ def make_page_iterator_class(host: Dispatcher) -> type[Any]:
                 error = exc
                 raise
             finally:
-                owner.run_end(run, error)
+                _run_end(run, error)
 
     return CoveredPageIterator
 

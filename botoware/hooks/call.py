@@ -74,6 +74,7 @@ class Run:
     """
 
     __slots__ = (
+        "_plans",
         "calls",
         "kind",
         "operation",
@@ -103,6 +104,7 @@ class Run:
         self.calls = 0
         self.started = time.monotonic()
         self.stash = Stash()
+        self._plans: Any = None  # the host's plugin snapshot this run started with
 
     def __repr__(self) -> str:
         name = self.waiter_name or self.operation
@@ -130,6 +132,7 @@ class Call:
     __slots__ = (
         "_context",
         "_ended",
+        "_plans",
         "operation",
         "params",
         "presigned",
@@ -162,6 +165,7 @@ class Call:
         self.stash = Stash()
         self._context: dict[str, Any] | None = None
         self._ended = False
+        self._plans: Any = None  # the host's plugin snapshot this call started with
 
     @property
     def attempt(self) -> int:
