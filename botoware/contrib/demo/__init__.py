@@ -344,7 +344,11 @@ def _print_report(
 def _keep_serving(url: str, out: TextIO) -> None:
     print(f"Serving {url} until interrupted (Ctrl-C).", file=out)
     out.flush()
+    forever = threading.Event()
     try:
-        threading.Event().wait()
+        # Timed waits: a signal delivered to another thread still reaches the main thread
+        # within a second (an untimed lock wait would not wake up for it).
+        while not forever.wait(1.0):
+            pass
     except KeyboardInterrupt:
         print("", file=out)
