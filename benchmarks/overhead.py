@@ -3,11 +3,17 @@
 Real clients whose HTTP send is answered at before-send with realistic wire-format bodies
 (SQS GetQueueAttributes, S3 ListObjectsV2, DynamoDB GetItem, Lambda GetPolicy, STS
 GetCallerIdentity), so serialization, signing, parsing and every hook run with no network
-noise. Variants are interleaved over repeated rounds in shuffled order; each round gives a
-paired ratio to bare botocore and the table reports medians. Client creation is measured the
-same way. Prints a Markdown table and writes JSON (``--json``).
+noise.
 
-    python benchmarks/overhead.py [--rounds 15] [--calls 300] [--json FILE]
+Variants are interleaved in short rounds: each round makes one call of every operation in
+every variant, variants in shuffled order, and gives each a paired ratio to bare botocore
+for that round. The table reports, per variant, the median of those per-round ratios and
+the median round time per call. On a shared machine whose speed drifts by tens of percent
+within seconds, pairing rounds a few milliseconds apart is what keeps the ratios steady;
+rounds of hundreds of calls were not. Client creation is measured the same way. Prints a
+Markdown table and writes JSON (``--json``).
+
+    python benchmarks/overhead.py [--rounds 600] [--calls 5] [--only VARIANT] [--json FILE]
 """
 
 from __future__ import annotations
@@ -229,21 +235,32 @@ class Variant:
         self.workload = Workload(plugins())
         self.around = around
         self.provider = provider
-        self.per_call: list[float] = []
+        self.times: list[int] = []  # nanoseconds of each round's calls
 
-    def measure(self, n: int) -> float:
+    def round(self, calls: int) -> int:
+        """Nanoseconds of ``calls`` calls cycling through the operations (set-up of ``around``
+        not counted)."""
+        workload = self.workload.calls
         if self.around:
             self.around[0]()
         try:
-            gc.collect()
-            seconds = self.workload.run(n)
+            start = time.perf_counter_ns()
+            for i in range(calls):
+                method, params = workload[i % len(workload)]
+                method(**params)
+            elapsed = time.perf_counter_ns() - start
         finally:
             if self.around:
                 self.around[1]()
-            if self.provider is not None:
-                self.provider._botoware_bench_exporter.clear()
-        self.per_call.append(seconds)
-        return seconds
+        self.times.append(elapsed)
+        return elapsed
+
+    def tidy(self) -> None:
+        if self.provider is not None:
+            self.provider._botoware_bench_exporter.clear()
+
+    def us_per_call(self, calls: int) -> float:
+        return statistics.median(self.times) / calls / 1e3
 
 
 def _variants(only: set[str] | None) -> list[Variant]:
@@ -292,27 +309,28 @@ def _variants(only: set[str] | None) -> list[Variant]:
     return variants
 
 
-def _client_creation(rounds: int, n: int) -> dict[str, float]:
+def _client_creation(rounds: int) -> dict[str, float]:
     bare = boto3.Session(**CREDENTIALS)
     installed = boto3.Session(**CREDENTIALS)
     botoware.install(installed, plugins=[_tracing(_tracer_provider()), _metrics()], autoload=False)
-    for session in (bare, installed):  # load the service models once
+    sessions = [("bare", bare), ("installed", installed)]
+    for _, session in sessions:  # load the service models once
         session.client("s3", endpoint_url=ENDPOINT)
-    times: dict[str, list[float]] = {"bare": [], "installed": []}
+    times: dict[str, list[int]] = {"bare": [], "installed": []}
     ratios: list[float] = []
-    for _ in range(rounds):
-        per: dict[str, float] = {}
-        for name, session in random.sample([("bare", bare), ("installed", installed)], 2):
-            gc.collect()
-            start = time.perf_counter()
-            for _ in range(n):
-                session.client("s3", endpoint_url=ENDPOINT)
-            per[name] = (time.perf_counter() - start) / n
+    for i in range(rounds):
+        per: dict[str, int] = {}
+        for name, session in random.sample(sessions, 2):
+            start = time.perf_counter_ns()
+            session.client("s3", endpoint_url=ENDPOINT)
+            per[name] = time.perf_counter_ns() - start
             times[name].append(per[name])
         ratios.append(per["installed"] / per["bare"])
+        if i % 50 == 49:
+            gc.collect()  # clients hold cycles; keep collections out of the timed calls
     return {
-        "bare_ms": statistics.median(times["bare"]) * 1e3,
-        "installed_ms": statistics.median(times["installed"]) * 1e3,
+        "bare_ms": statistics.median(times["bare"]) / 1e6,
+        "installed_ms": statistics.median(times["installed"]) / 1e6,
         "ratio": statistics.median(ratios),
     }
 
@@ -329,22 +347,29 @@ TARGETS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--calls", type=int, default=300, help="calls per variant per round")
-    parser.add_argument("--clients", type=int, default=30, help="clients per creation round")
+    parser.add_argument("--rounds", type=int, default=600)
+    parser.add_argument("--calls", type=int, default=len(OPERATIONS), help="calls per round")
+    parser.add_argument("--clients", type=int, default=300, help="client creation rounds")
     parser.add_argument("--only", action="append", help="measure only these variants")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/overhead.json"))
     args = parser.parse_args(argv)
 
     variants = _variants(set(args.only) | {"bare botocore"} if args.only else None)
+    bare = variants[0]
     for variant in variants:  # warm-up: imports, model loading, caches
-        variant.measure(50)
-        variant.per_call.clear()
+        variant.round(100)
+        variant.times = []
+        variant.tidy()
     ratios: dict[str, list[float]] = {v.name: [] for v in variants}
-    for _ in range(args.rounds):
-        this_round = {v.name: v.measure(args.calls) for v in random.sample(variants, len(variants))}
-        for name, seconds in this_round.items():
-            ratios[name].append(seconds / this_round["bare botocore"])
+    order = list(variants)
+    for i in range(args.rounds):
+        random.shuffle(order)
+        this_round = {v.name: v.round(args.calls) for v in order}
+        for name, elapsed in this_round.items():
+            ratios[name].append(elapsed / this_round[bare.name])
+        if i % 20 == 19:
+            for variant in variants:
+                variant.tidy()
 
     rows = []
     for variant in variants:
@@ -352,15 +377,16 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             {
                 "variant": variant.name,
-                "us_per_call": statistics.median(variant.per_call) * 1e6,
+                "us_per_call": variant.us_per_call(args.calls),
                 "ratio": ratio,
                 "target": TARGETS.get(variant.name),
             }
         )
-    creation = _client_creation(max(5, args.rounds // 2), args.clients)
+    creation = _client_creation(args.clients)
 
     print(
-        f"\n{args.rounds} rounds x {args.calls} calls per variant, median per-round ratio to bare\n"
+        f"\n{args.rounds} rounds of {args.calls} calls per variant, "
+        "median of per-round ratios to bare\n"
     )
     print("| variant | µs/call | ratio to bare | target |")
     print("|---|---:|---:|---:|")
@@ -376,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(
             {
                 "rounds": args.rounds,
-                "calls": args.calls,
+                "calls_per_round": args.calls,
                 "variants": rows,
                 "client_creation": creation,
             },
