@@ -23,6 +23,20 @@ def test_console_script_is_installed() -> None:
     assert (done.returncode, done.stdout.strip()) == (0, f"botoware {__version__}")
 
 
+def test_python_dash_m_runs_the_same_command_line() -> None:
+    """`python -m botoware plugins --json` works where the script is not on PATH."""
+    done = subprocess.run(
+        [sys.executable, "-m", "botoware", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    names = {plugin["name"] for plugin in json.loads(done.stdout)}
+    assert set(DEFAULT_BUILTINS) <= names
+
+
 def test_no_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """`botoware` alone exits 2 and shows the commands."""
     assert cli.main([]) == 2
