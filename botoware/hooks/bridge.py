@@ -140,7 +140,11 @@ def make_handler(host: Dispatcher, hook: str) -> Handler:
             context = kwargs["request_dict"].get("context")
         if context is None:
             return None
-        call = context.get(CALL_KEY) or _bind(context, kwargs, host)
+        call = context.get(CALL_KEY)
+        if call is None:
+            if terminal and _PENDING.get() is None:
+                return None  # no plugin saw this call start (its operation was not covered)
+            call = _bind(context, kwargs, host)
         if terminal:
             if call._ended:
                 return None
