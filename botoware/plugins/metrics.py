@@ -37,12 +37,23 @@ import time
 import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, Union, cast, final
 
+import prometheus_client.metrics
+import prometheus_client.values
 from botocore.exceptions import ClientError
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Exemplar, Sample
+from prometheus_client.utils import floatToGoString
 
 from botoware.errors import ConfigurationError
 from botoware.hooks.call import StashKey
@@ -120,9 +131,94 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 # -------------------------------------------------------------------------------------------
 
 
+def _exemplar_due(
+    series: _ClientSeries | _FastSeries, elapsed: float, now: float
+) -> tuple[int, dict[str, str] | None]:
+    """The bucket ``elapsed`` falls in, and the current span's ids unless that bucket got an
+    exemplar less than :data:`EXEMPLAR_INTERVAL` ago.
+
+    Exposition keeps only the latest exemplar of each bucket, so one per second is all a
+    scraper can see; skipping the others saves the span lookup and id formatting.
+    """
+    index = bisect_left(series.bounds, elapsed)
+    if now >= series.exemplar_due[index]:
+        exemplar = _exemplar()
+        if exemplar is not None:
+            series.exemplar_due[index] = now + EXEMPLAR_INTERVAL
+            return index, exemplar
+    return index, None
+
+
 @final
-class _Series:
-    """The labelled children of one (service, operation), looked up once, not per call."""
+class _FastSeries:
+    """The numbers of one (service, operation), updated under one lock per call end.
+
+    The default backend: a call costs one lock and a few additions instead of five locked
+    prometheus_client values; :class:`_Collector` turns the numbers into the same metric
+    families at scrape time.
+    """
+
+    __slots__ = (
+        "bounds",
+        "counts",
+        "created",
+        "errors",
+        "exemplar_due",
+        "exemplars",
+        "flight",
+        "lock",
+        "operation",
+        "otel",
+        "service",
+        "totals",
+    )
+
+    def __init__(self, metrics: _Metrics, service: str, operation: str) -> None:
+        self.service = service
+        self.operation = operation
+        self.lock = metrics.values_lock
+        self.bounds = metrics.buckets
+        self.totals: list[float] = [0, 0, 0, 0.0]  # successes, errors, attempts, seconds
+        self.counts = [0] * (len(metrics.buckets) + 1)  # per bucket, +Inf last; not cumulative
+        self.exemplars: list[Exemplar | None] = [None] * (len(metrics.buckets) + 1)
+        self.exemplar_due = [0.0] * (len(metrics.buckets) + 1)
+        self.errors: dict[str, int] = {}  # admitted error code -> count
+        self.flight = metrics.flight_of(service)  # [calls in flight], shared per service
+        self.created = time.time()
+        self.otel: _OtelSeries | None = None
+
+    def start(self) -> None:
+        with self.lock:
+            self.flight[0] += 1
+
+    def end(
+        self, label: str | None, elapsed: float, now: float, attempts: int, started: bool
+    ) -> None:
+        index, ids = _exemplar_due(self, elapsed, now)
+        exemplar = None if ids is None else Exemplar(ids, elapsed, time.time())
+        with self.lock:
+            if started:
+                self.flight[0] -= 1
+            totals = self.totals
+            if label is None:
+                totals[0] += 1
+            else:
+                totals[1] += 1
+                self.errors[label] = self.errors.get(label, 0) + 1
+            totals[2] += attempts
+            totals[3] += elapsed
+            self.counts[index] += 1
+            if exemplar is not None:
+                self.exemplars[index] = exemplar
+
+
+_Series = Union["_FastSeries", "_ClientSeries"]
+
+
+@final
+class _ClientSeries:
+    """The prometheus_client children of one (service, operation): the backend in
+    prometheus_client's multiprocess mode, whose values live in shared files."""
 
     __slots__ = (
         "attempt",
@@ -132,104 +228,211 @@ class _Series:
         "exemplar_due",
         "in_flight_dec",
         "in_flight_inc",
+        "metrics",
         "observe",
+        "operation",
         "otel",
+        "service",
         "success",
     )
 
     def __init__(self, metrics: _Metrics, service: str, operation: str) -> None:
-        self.success: Callable[[], None] = metrics.calls.labels(service, operation, "success").inc
-        self.error: Callable[[], None] = metrics.calls.labels(service, operation, "error").inc
-        self.observe: Callable[[float, dict[str, str] | None], None] = metrics.duration.labels(
+        collectors = metrics.client_collectors()
+        calls, _, duration, attempts, in_flight = collectors
+        self.metrics = collectors
+        self.service = service
+        self.operation = operation
+        self.success: Callable[[], None] = calls.labels(service, operation, "success").inc
+        self.error: Callable[[], None] = calls.labels(service, operation, "error").inc
+        self.observe: Callable[[float, dict[str, str] | None], None] = duration.labels(
             service, operation
         ).observe
-        self.attempt: Callable[[float], None] = metrics.attempts.labels(service, operation).inc
-        gauge = metrics.in_flight.labels(service)
+        self.attempt: Callable[[float], None] = attempts.labels(service, operation).inc
+        gauge = in_flight.labels(service)
         self.in_flight_inc: Callable[[], None] = gauge.inc
         self.in_flight_dec: Callable[[], None] = gauge.dec
-        # error code as reported -> the child's inc (admitted codes only)
-        self.errors: dict[str, Callable[[], None]] = {}
+        self.errors: dict[str, Callable[[], None]] = {}  # admitted error code -> the child's inc
         self.otel: _OtelSeries | None = None
         self.bounds = metrics.buckets
-        # per bucket (+Inf last): monotonic time before which no new exemplar is taken
         self.exemplar_due = [0.0] * (len(metrics.buckets) + 1)
 
-    def observe_duration(self, elapsed: float, now: float) -> None:
-        """Observe, with the current span as exemplar unless this bucket got one < 1 s ago.
+    def start(self) -> None:
+        self.in_flight_inc()
 
-        Exposition keeps only the latest exemplar of each bucket, so one per second is all a
-        scraper can see; skipping the others saves the span lookup and id formatting.
-        """
-        index = bisect_left(self.bounds, elapsed)
-        if now >= self.exemplar_due[index]:
-            exemplar = _exemplar()
-            if exemplar is not None:
-                self.exemplar_due[index] = now + EXEMPLAR_INTERVAL
-                self.observe(elapsed, exemplar)
-                return
-        self.observe(elapsed, None)
+    def end(
+        self, label: str | None, elapsed: float, now: float, attempts: int, started: bool
+    ) -> None:
+        if started:
+            self.in_flight_dec()
+        if label is None:
+            self.success()
+        else:
+            self.error()
+            inc = self.errors.get(label)
+            if inc is None:
+                errors = self.metrics[1]
+                inc = self.errors[label] = errors.labels(self.service, self.operation, label).inc
+            inc()
+        self.observe(elapsed, _exemplar_due(self, elapsed, now)[1])
+        if attempts:
+            self.attempt(attempts)
+
+
+_HELP = {
+    CALLS: "AWS API calls that ended, by outcome (success or error).",
+    ERRORS: "Failed AWS API calls by AWS error code, or exception class when no response came.",
+    CALL_DURATION: "Duration of AWS API calls, all attempts and retry delays included.",
+    ATTEMPTS: "HTTP attempts of AWS API calls; retries are attempts minus calls.",
+    CALLS_IN_FLIGHT: "AWS API calls started and not yet ended.",
+}
+_LABELS = {
+    CALLS: ("service", "operation", "outcome"),
+    ERRORS: ("service", "operation", "error_code"),
+    CALL_DURATION: ("service", "operation"),
+    ATTEMPTS: ("service", "operation"),
+    CALLS_IN_FLIGHT: ("service",),
+}
+
+
+def _families() -> tuple[
+    CounterMetricFamily,
+    CounterMetricFamily,
+    HistogramMetricFamily,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+]:
+    return (
+        CounterMetricFamily(CALLS, _HELP[CALLS], labels=_LABELS[CALLS]),
+        CounterMetricFamily(ERRORS, _HELP[ERRORS], labels=_LABELS[ERRORS]),
+        HistogramMetricFamily(CALL_DURATION, _HELP[CALL_DURATION], labels=_LABELS[CALL_DURATION]),
+        CounterMetricFamily(ATTEMPTS, _HELP[ATTEMPTS], labels=_LABELS[ATTEMPTS]),
+        GaugeMetricFamily(CALLS_IN_FLIGHT, _HELP[CALLS_IN_FLIGHT], labels=_LABELS[CALLS_IN_FLIGHT]),
+    )
+
+
+@final
+class _Collector(Collector):
+    """Exposes the :class:`_FastSeries` of one registry as the five metric families."""
+
+    def __init__(self, metrics: _Metrics) -> None:
+        self._metrics = metrics
+        go_string = cast("Callable[[float], str]", floatToGoString)  # untyped upstream
+        self._bounds = [go_string(b) for b in (*metrics.buckets, float("inf"))]
+
+    def describe(self) -> list[Metric]:
+        return list(_families())
+
+    def collect(self) -> list[Metric]:
+        metrics = self._metrics
+        with metrics.values_lock:
+            rows = [
+                (
+                    series.service,
+                    series.operation,
+                    list(series.totals),
+                    list(series.counts),
+                    list(series.exemplars),
+                    dict(series.errors),
+                    series.created,
+                )
+                for series in list(metrics.series.values())
+                if isinstance(series, _FastSeries)
+            ]
+            flights = {service: flight[0] for service, flight in metrics.flights.items()}
+        calls, errors, duration, attempts, in_flight = _families()
+        with_created = _created_series()
+        for service, operation, totals, counts, exemplars, codes, created in rows:
+            at = created if with_created else None
+            calls.add_metric([service, operation, "success"], totals[0], created=at)
+            calls.add_metric([service, operation, "error"], totals[1], created=at)
+            for code, count in codes.items():
+                errors.add_metric([service, operation, code], count, created=at)
+            attempts.add_metric([service, operation], totals[2], created=at)
+            buckets: list[tuple[str, float] | tuple[str, float, Exemplar]] = []
+            cumulative = 0
+            for le, count, exemplar in zip(self._bounds, counts, exemplars, strict=True):
+                cumulative += count
+                buckets.append((le, cumulative) if exemplar is None else (le, cumulative, exemplar))
+            duration.add_metric([service, operation], buckets, totals[3])
+            if with_created:
+                labels = {"service": service, "operation": operation}
+                duration.samples.append(Sample(f"{CALL_DURATION}_created", labels, created))
+        for service, flight in flights.items():
+            in_flight.add_metric([service], flight)
+        return [calls, errors, duration, attempts, in_flight]
+
+
+def _created_series() -> bool:
+    """prometheus_client's own switch (``PROMETHEUS_DISABLE_CREATED_SERIES``)."""
+    return bool(getattr(prometheus_client.metrics, "_use_created", True))
 
 
 @final
 class _Metrics:
-    """The five collectors of one registry, shared by every plugin built on it."""
+    """The metrics of one registry, shared by every plugin built on it."""
 
     __slots__ = (
-        "attempts",
+        "_client",
         "buckets",
-        "calls",
         "codes",
-        "duration",
-        "errors",
-        "in_flight",
+        "collector",
+        "fast",
+        "flights",
         "lock",
         "max_error_codes",
         "series",
+        "values_lock",
     )
 
     def __init__(self, buckets: tuple[float, ...], max_error_codes: int) -> None:
         self.buckets = buckets
         self.max_error_codes = max_error_codes
-        self.calls = Counter(
-            CALLS.removesuffix("_total"),
-            "AWS API calls that ended, by outcome (success or error).",
-            ("service", "operation", "outcome"),
-            registry=None,
-        )
-        self.errors = Counter(
-            ERRORS.removesuffix("_total"),
-            "Failed AWS API calls by AWS error code, or exception class when no response came.",
-            ("service", "operation", "error_code"),
-            registry=None,
-        )
-        self.duration = Histogram(
-            CALL_DURATION,
-            "Duration of AWS API calls, all attempts and retry delays included.",
-            ("service", "operation"),
-            buckets=buckets,
-            registry=None,
-        )
-        self.attempts = Counter(
-            ATTEMPTS.removesuffix("_total"),
-            "HTTP attempts of AWS API calls; retries are attempts minus calls.",
-            ("service", "operation"),
-            registry=None,
-        )
-        # livesum: in multiprocess mode, the sum over live processes (a dead worker's calls
-        # are no longer in flight once mark_process_dead() ran for it).
-        self.in_flight = Gauge(
-            CALLS_IN_FLIGHT,
-            "AWS API calls started and not yet ended.",
-            ("service",),
-            multiprocess_mode="livesum",
-            registry=None,
-        )
+        # prometheus_client's multiprocess mode keeps values in shared files: use its metrics.
+        self.fast = prometheus_client.values.ValueClass is prometheus_client.values.MutexValue
+        self.collector: Collector | None = _Collector(self) if self.fast else None
+        self._client: tuple[Counter, Counter, Histogram, Counter, Gauge] | None = None
         self.series: dict[tuple[str, str], _Series] = {}
+        self.flights: dict[str, list[int]] = {}
         self.codes: set[str] = set()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # new series and error codes
+        self.values_lock = threading.Lock()  # the numbers of every _FastSeries
 
-    def collectors(self) -> tuple[Counter | Histogram | Gauge, ...]:
-        return (self.calls, self.errors, self.duration, self.attempts, self.in_flight)
+    def collectors(self) -> tuple[Collector, ...]:
+        if self.collector is not None:
+            return (self.collector,)
+        return tuple(self.client_collectors())
+
+    def client_collectors(self) -> tuple[Counter, Counter, Histogram, Counter, Gauge]:
+        if self._client is None:
+            self._client = (
+                Counter(CALLS, _HELP[CALLS], _LABELS[CALLS], registry=None),
+                Counter(ERRORS, _HELP[ERRORS], _LABELS[ERRORS], registry=None),
+                Histogram(
+                    CALL_DURATION,
+                    _HELP[CALL_DURATION],
+                    _LABELS[CALL_DURATION],
+                    buckets=self.buckets,
+                    registry=None,
+                ),
+                Counter(ATTEMPTS, _HELP[ATTEMPTS], _LABELS[ATTEMPTS], registry=None),
+                # livesum: in multiprocess mode, the sum over live processes (a dead worker's
+                # calls are no longer in flight once mark_process_dead() ran for it).
+                Gauge(
+                    CALLS_IN_FLIGHT,
+                    _HELP[CALLS_IN_FLIGHT],
+                    _LABELS[CALLS_IN_FLIGHT],
+                    multiprocess_mode="livesum",
+                    registry=None,
+                ),
+            )
+        return self._client
+
+    def flight_of(self, service: str) -> list[int]:
+        """The in-flight count of ``service`` (called with ``lock`` held)."""
+        flight = self.flights.get(service)
+        if flight is None:
+            flight = self.flights[service] = [0]
+        return flight
 
     def series_of(self, service: str, operation: str) -> _Series:
         key = (service, operation)
@@ -238,23 +441,22 @@ class _Metrics:
             with self.lock:
                 series = self.series.get(key)
                 if series is None:
-                    series = self.series[key] = _Series(self, service, operation)
+                    kind = _FastSeries if self.fast else _ClientSeries
+                    series = self.series[key] = kind(self, service, operation)
         return series
 
-    def error_counter(self, series: _Series, service: str, operation: str, code: str) -> None:
-        """Count one error of ``code``, admitting the code if it is well-formed and new codes
-        are still allowed; the slow path of a code this series has not counted yet."""
+    def error_label(self, code: str) -> str:
+        """``code`` if it is admitted as an ``error_code`` label value, else ``"other"``:
+        well-formed, and seen before or still within ``max_error_codes`` distinct codes."""
+        if code in self.codes:
+            return code
         with self.lock:
             if code in self.codes or (
                 _CODE.fullmatch(code) is not None and len(self.codes) < self.max_error_codes
             ):
                 self.codes.add(code)
-                inc = series.errors.get(code)
-                if inc is None:
-                    inc = series.errors[code] = self.errors.labels(service, operation, code).inc
-            else:
-                inc = self.errors.labels(service, operation, OTHER_ERROR_CODE).inc
-        inc()
+                return code
+        return OTHER_ERROR_CODE
 
 
 _REGISTRIES: weakref.WeakKeyDictionary[CollectorRegistry, _Metrics] = weakref.WeakKeyDictionary()
@@ -458,7 +660,7 @@ class MetricsPlugin:
             series = self._known.get((call.service, call.operation))
             if series is None or (self._otel is not None and series.otel is None):
                 series = self._series(call)
-            series.in_flight_inc()
+            series.start()
             call.stash[self._key] = series
             if self._otel is not None and series.otel is not None:
                 self._otel.active.add(1, series.otel.service)
@@ -474,17 +676,6 @@ class MetricsPlugin:
         self, call: Call, http_response: AWSResponse, parsed: dict[str, Any]
     ) -> None:
         status = http_response.status_code
-        series = call.stash.get(self._key, None)
-        if status < 300 and series is not None and self._otel is None:
-            # The common case, spelled out: this runs on every successful call.
-            now = time.monotonic()
-            series.in_flight_dec()
-            series.success()
-            series.observe_duration(now - call.started, now)
-            attempts = call.attempt
-            if attempts:
-                series.attempt(attempts)
-            return
         self._end(call, None if status < 300 else _code_of(parsed, status))
 
     @hookimpl(tryfirst=True)
@@ -498,30 +689,18 @@ class MetricsPlugin:
         started = series is not None
         if series is None:  # failed before its first hook, or the plugin came in mid-call
             series = self._series(call)
-        else:
-            series.in_flight_dec()
-        if code is None:
-            series.success()
-        else:
-            series.error()
-            inc = series.errors.get(code)
-            if inc is None:
-                self._metrics.error_counter(series, call.service, call.operation, code)
-            else:
-                inc()
-        series.observe_duration(elapsed, now)
+        label = None if code is None else self._metrics.error_label(code)
         # botocore numbers the attempts of a call in its context; the last number is the count
         # (0 when the call failed or was answered before its first request).
         attempts = call.attempt
-        if attempts:
-            series.attempt(attempts)
+        series.end(label, elapsed, now, attempts, started)
         otel, names = self._otel, series.otel
         if otel is not None and names is not None:
             if started:
                 otel.active.add(-1, names.service)
             if attempts:
                 otel.attempts.add(attempts, names.ok)
-            otel.duration.record(elapsed, names.ok if code is None else names.failed(code))
+            otel.duration.record(elapsed, names.ok if label is None else names.failed(label))
 
     # ---- helpers ------------------------------------------------------------------------
 
