@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -342,6 +343,16 @@ def _print_report(
 
 
 def _keep_serving(url: str, out: TextIO) -> None:
+    """Serve until Ctrl-C or SIGTERM, whatever the parent did with those signals.
+
+    A process started in the background by a non-interactive shell inherits SIGINT ignored,
+    and Python then never raises KeyboardInterrupt; the endpoint would serve forever.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"Serving {url} until interrupted (Ctrl-C).", file=out)
     out.flush()
     forever = threading.Event()
@@ -352,3 +363,6 @@ def _keep_serving(url: str, out: TextIO) -> None:
             pass
     except KeyboardInterrupt:
         print("", file=out)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
