@@ -178,11 +178,11 @@ class _FastSeries:
         self.operation = operation
         self.lock = metrics.values_lock
         self.bounds = metrics.buckets
-        self.totals: list[float] = [0, 0, 0, 0.0]  # successes, errors, attempts, seconds
-        self.counts = [0] * (len(metrics.buckets) + 1)  # per bucket, +Inf last; not cumulative
+        self.totals = [0.0, 0.0, 0.0, 0.0]  # successes, errors, attempts, seconds
+        self.counts = [0.0] * (len(metrics.buckets) + 1)  # per bucket, +Inf last; not cumulative
         self.exemplars: list[Exemplar | None] = [None] * (len(metrics.buckets) + 1)
         self.exemplar_due = [0.0] * (len(metrics.buckets) + 1)
-        self.errors: dict[str, int] = {}  # admitted error code -> count
+        self.errors: dict[str, float] = {}  # admitted error code -> count
         self.flight = metrics.flight_of(service)  # [calls in flight], shared per service
         self.created = time.time()
         self.otel: _OtelSeries | None = None
@@ -204,10 +204,10 @@ class _FastSeries:
                 totals[0] += 1
             else:
                 totals[1] += 1
-                self.errors[label] = self.errors.get(label, 0) + 1
+                self.errors[label] = self.errors.get(label, 0.0) + 1.0
             totals[2] += attempts
             totals[3] += elapsed
-            self.counts[index] += 1
+            self.counts[index] += 1.0
             if exemplar is not None:
                 self.exemplars[index] = exemplar
 
@@ -349,7 +349,7 @@ class _Collector(Collector):
                 errors.add_metric([service, operation, code], count, created=at)
             attempts.add_metric([service, operation], totals[2], created=at)
             buckets: list[tuple[str, float] | tuple[str, float, Exemplar]] = []
-            cumulative = 0
+            cumulative = 0.0
             for le, count, exemplar in zip(self._bounds, counts, exemplars, strict=True):
                 cumulative += count
                 buckets.append((le, cumulative) if exemplar is None else (le, cumulative, exemplar))
@@ -392,7 +392,7 @@ class _Metrics:
         self.collector: Collector | None = _Collector(self) if self.fast else None
         self._client: tuple[Counter, Counter, Histogram, Counter, Gauge] | None = None
         self.series: dict[tuple[str, str], _Series] = {}
-        self.flights: dict[str, list[int]] = {}
+        self.flights: dict[str, list[float]] = {}
         self.codes: set[str] = set()
         self.lock = threading.Lock()  # new series and error codes
         self.values_lock = threading.Lock()  # the numbers of every _FastSeries
@@ -427,11 +427,11 @@ class _Metrics:
             )
         return self._client
 
-    def flight_of(self, service: str) -> list[int]:
+    def flight_of(self, service: str) -> list[float]:
         """The in-flight count of ``service`` (called with ``lock`` held)."""
         flight = self.flights.get(service)
         if flight is None:
-            flight = self.flights[service] = [0]
+            flight = self.flights[service] = [0.0]
         return flight
 
     def series_of(self, service: str, operation: str) -> _Series:
