@@ -130,9 +130,10 @@ def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:
         function = getattr(plugin, attr)
         if not callable(function):
             raise PluginError(f"{where} has {attr!r}, but it is not callable.")
-        _check_shape(where, attr, function)
-        wanted = _argnames(function)
-        offered = _argnames(getattr(specs, attr))
+        required = _required(function)
+        _check_shape(where, attr, function, required)
+        wanted = _argnames(required)
+        offered = _argnames(_required(getattr(specs, attr)))
         unknown = [arg for arg in wanted if arg not in offered]
         if unknown:
             raise PluginError(
@@ -144,7 +145,9 @@ def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:
     return tuple(h for h in _LIFECYCLE_ORDER if h in hooks)
 
 
-def _check_shape(where: str, attr: str, function: Callable[..., Any]) -> None:
+def _check_shape(
+    where: str, attr: str, function: Callable[..., Any], required: list[inspect.Parameter]
+) -> None:
     """Hooks botocore's synchronous, positional calls would silently never run."""
     opts = getattr(function, f"{PROJECT_NAME}_impl", None) or {}
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
@@ -163,11 +166,7 @@ def _check_shape(where: str, attr: str, function: Callable[..., Any]) -> None:
             f"{where}: {attr} is a generator, so its body would never run. Return instead "
             "of yielding, or mark it @botoware.hookimpl(wrapper=True) to wrap other plugins."
         )
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return
-    keyword_only = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    keyword_only = [p.name for p in required if p.kind is p.KEYWORD_ONLY]
     if keyword_only:
         raise PluginError(
             f"{where}: {attr} takes {', '.join(keyword_only)} as keyword-only, but hooks "
@@ -191,13 +190,18 @@ def _check_specnames(where: str, plugin: object) -> None:
             )
 
 
-def _argnames(function: Callable[..., Any]) -> list[str]:
+def _required(function: Callable[..., Any]) -> list[inspect.Parameter]:
+    """The parameters without a default (none for builtins without a signature)."""
     try:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):  # builtins without a signature ask for nothing we know
         return []
+    return [p for p in parameters if p.default is p.empty]
+
+
+def _argnames(required: list[inspect.Parameter]) -> list[str]:
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p.name for p in parameters if p.kind in kinds and p.default is p.empty]
+    return [p.name for p in required if p.kind in kinds]
 
 
 class _Manager(pluggy.PluginManager):
@@ -300,7 +304,9 @@ def _widest(patterns: set[str | None]) -> set[str | None]:
     if None in patterns:
         return {None}
     return {
-        p for p in patterns if p is None or p.split(".")[0] == p or p.split(".")[0] not in patterns
+        p
+        for p in patterns
+        if p is not None and (p.split(".")[0] == p or p.split(".")[0] not in patterns)
     }
 
 

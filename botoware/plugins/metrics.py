@@ -224,11 +224,11 @@ class _ClientSeries:
         "attempt",
         "bounds",
         "error",
+        "error_counter",
         "errors",
         "exemplar_due",
         "in_flight_dec",
         "in_flight_inc",
-        "metrics",
         "observe",
         "operation",
         "otel",
@@ -237,9 +237,8 @@ class _ClientSeries:
     )
 
     def __init__(self, metrics: _Metrics, service: str, operation: str) -> None:
-        collectors = metrics.client_collectors()
-        calls, _, duration, attempts, in_flight = collectors
-        self.metrics = collectors
+        calls, errors, duration, attempts, in_flight = metrics.client_collectors()
+        self.error_counter = errors
         self.service = service
         self.operation = operation
         self.success: Callable[[], None] = calls.labels(service, operation, "success").inc
@@ -270,8 +269,8 @@ class _ClientSeries:
             self.error()
             inc = self.errors.get(label)
             if inc is None:
-                errors = self.metrics[1]
-                inc = self.errors[label] = errors.labels(self.service, self.operation, label).inc
+                child = self.error_counter.labels(self.service, self.operation, label)
+                inc = self.errors[label] = child.inc
             inc()
         self.observe(elapsed, _exemplar_due(self, elapsed, now)[1])
         if attempts:
