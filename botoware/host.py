@@ -480,8 +480,7 @@ class _SessionHost:
         self._reported: set[tuple[str, str]] = set()
         self._attached = False
         self._prefix = f"botoware-{id(self):x}"
-        self._hook_handlers = {hook: bridge.make_handler(self, hook) for hook in bridge.CALL_HOOKS}
-        self._hook_handlers[bridge.RETRY_HOOK] = bridge.make_retry_handler(self)
+        self._hook_handlers = bridge.make_handlers(self, session)
         self._page_iterator_cls = bridge.make_page_iterator_class(self)
         self._class_handler = bridge.make_client_class_handler(
             bridge.make_client_mixin(self._adopt_new)

@@ -20,6 +20,7 @@ from botoware.hooks.bridge.clients import (
     is_covered,
     make_client_class_handler,
     make_client_mixin,
+    make_handlers,
     service_of,
     uncover,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "make_client_class_handler",
     "make_client_mixin",
     "make_handler",
+    "make_handlers",
     "make_page_iterator_class",
     "make_retry_handler",
     "off_new_sessions",

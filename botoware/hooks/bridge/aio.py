@@ -12,6 +12,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from aiobotocore.awsrequest import AioAWSResponse
 from aiobotocore.client import AioBaseClient
 from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
 from aiobotocore.session import AioSession
@@ -25,6 +26,7 @@ __all__ = [
     "AioBaseClient",
     "AioSession",
     "adapt_provider",
+    "adapt_response",
     "make_api_call",
     "page_iterator_class",
     "wrap_wait",
@@ -123,6 +125,54 @@ def wrap_wait(
 
     wait.__doc__ = original_wait.__doc__
     waiter.wait = wait
+
+
+# -------------------------------------------------------------------------------------------
+# Answers given at before-send
+# -------------------------------------------------------------------------------------------
+
+
+class _Content:
+    """What aiobotocore's streaming body reads from: aiohttp's ``response.content``."""
+
+    __slots__ = ("_data", "_offset")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._offset = 0
+
+    async def read(self, amount: int = -1) -> bytes:
+        start = self._offset
+        end = len(self._data) if amount is None or amount < 0 else start + amount
+        self._offset = min(end, len(self._data))
+        return self._data[start : self._offset]
+
+    def at_eof(self) -> bool:
+        return self._offset >= len(self._data)
+
+
+class _Raw:
+    """An aiohttp-like raw response over bytes a plugin answered with."""
+
+    __slots__ = ("content", "url")
+
+    def __init__(self, data: bytes, url: str) -> None:
+        self.content = _Content(data)
+        self.url = url
+
+    async def read(self) -> bytes:
+        return await self.content.read()
+
+    def close(self) -> None:
+        pass
+
+
+def adapt_response(answer: Any) -> Any:
+    """A botocore ``AWSResponse`` from a ``before_send`` hook, as aiobotocore reads one."""
+    if isinstance(answer, AioAWSResponse) or not hasattr(answer, "raw"):
+        return answer
+    data = answer.content
+    return AioAWSResponse(answer.url, answer.status_code, answer.headers, _Raw(data, answer.url))
 
 
 # -------------------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ from typing import Any
 from botocore.client import BaseClient
 
 from botoware.hooks.bridge import calls, runs
-from botoware.hooks.bridge.events import Dispatcher, Handler
+from botoware.hooks.bridge.events import CALL_HOOKS, Dispatcher, Handler, make_handler
+from botoware.hooks.bridge.retries import make_retry_handler
+from botoware.hooks.bridge.sessions import is_async_session
 
 _COVER_ATTRS = ("_make_api_call", "get_paginator", "get_waiter")
 
@@ -54,6 +56,18 @@ def _sync_make_api_call(
             calls.finish(token)
 
     return _make_api_call
+
+
+def make_handlers(host: Dispatcher, session: Any) -> dict[str, Handler]:
+    """The handler of each call hook for the emitters of ``session`` and its clients."""
+    adapt: dict[str, Callable[[Any], Any]] = {}
+    if is_async_session(session):
+        from botoware.hooks.bridge import aio
+
+        adapt["botoware_before_send"] = aio.adapt_response
+    handlers = {hook: make_handler(host, hook, adapt.get(hook)) for hook in CALL_HOOKS}
+    handlers["botoware_needs_retry"] = make_retry_handler(host)
+    return handlers
 
 
 def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:

@@ -148,8 +148,12 @@ def run_plan(call: Call, hook: str, kwargs: dict[str, Any]) -> Any:
     return result
 
 
-def make_handler(host: Dispatcher, hook: str) -> Handler:
-    """A botocore handler that calls ``hook`` on the plugins in scope of each call."""
+def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None = None) -> Handler:
+    """A botocore handler that calls ``hook`` on the plugins in scope of each call.
+
+    ``adapt`` turns a decision hook's answer into what the emitter's client expects (an
+    aiobotocore client wants an awaitable-bodied response from ``before_send``).
+    """
     where = EVENTS[hook][1]
     returns = hook in _DECISION_HOOKS
     terminal = hook in TERMINAL_HOOKS
@@ -173,7 +177,9 @@ def make_handler(host: Dispatcher, hook: str) -> Handler:
                 return None
             call._ended = True
         result = run_plan(call, hook, kwargs)
-        return result if returns else None
+        if not returns or result is None:
+            return None
+        return result if adapt is None else adapt(result)
 
     handler.__qualname__ = handler.__name__ = f"botoware_{EVENTS[hook][0].replace('-', '_')}"
     return handler
