@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from conftest import BOTH_KINDS, bare_base, unwrap
 
 import botoware
-from conftest import BOTH_KINDS, bare_base, unwrap
 from botoware.hooks import bridge
 from botoware.testing import Recorder
 

@@ -7,9 +7,9 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
+from conftest import BOTH_KINDS
 
 import botoware
-from conftest import BOTH_KINDS
 from botoware.testing import Recorder
 
 ONE_ATTEMPT = [
