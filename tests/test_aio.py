@@ -432,9 +432,9 @@ def test_botoware_run_covers_an_asyncio_program(tmp_path: Any, moto_url: str) ->
     import sys
 
     (tmp_path / "app.py").write_text(ASYNC_APP)
+    RUN = [sys.executable, "-m", "botoware.contrib.cli", "run"]
     done = subprocess.run(
-        [sys.executable, "-m", "botoware.contrib.cli", "run", "--exporter", "console"]
-        + ["--", sys.executable, "app.py", moto_url],
+        [*RUN, "--exporter", "console", "--", sys.executable, "app.py", moto_url],
         cwd=tmp_path,
         env=dict(os.environ),
         capture_output=True,
