@@ -22,7 +22,7 @@ APP = textwrap.dedent(
     from prometheus_client import REGISTRY
 
     boto3.client("s3", endpoint_url=sys.argv[1]).list_buckets()
-    labels = {"service": "s3", "operation": "ListBuckets", "outcome": "success"}
+    labels = {"aws_service": "s3", "aws_operation": "ListBuckets", "outcome": "success"}
     print("calls", REGISTRY.get_sample_value("aws_client_calls_total", labels))
     print("user sitecustomize", os.environ.get("USER_SITECUSTOMIZE"))
     sys.exit(int(os.environ.get("APP_EXIT", "0")))
@@ -116,7 +116,7 @@ def test_metrics_port_serves_the_childs_metrics(tmp_path: Path, moto_url: str) -
     assert done.returncode == 0, done.stderr
     assert "botoware run: Prometheus metrics at http://127.0.0.1:" in done.stderr
     samples = {
-        (s.name, s.labels.get("operation"), s.labels.get("outcome")): s.value
+        (s.name, s.labels.get("aws_operation"), s.labels.get("outcome")): s.value
         for family in text_string_to_metric_families(done.stdout)
         for s in family.samples
     }
