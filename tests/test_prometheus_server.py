@@ -152,7 +152,10 @@ def scraped(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 def test_prometheus_scrapes_the_call_count(scraped: Scraped) -> None:
     """Prometheus's query API answers aws_client_calls_total with the calls made."""
-    query = 'aws_client_calls_total{aws_service="sts",aws_operation="GetCallerIdentity",outcome="success"}'
+    query = (
+        'aws_client_calls_total{aws_service="sts",aws_operation="GetCallerIdentity",'
+        'outcome="success"}'
+    )
 
     def probe() -> list[Any] | None:
         result: list[Any] = scraped.get("/api/v1/query", query=query)["data"]["result"]
