@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import os
+import subprocess
 import sys
 import threading
 import zlib
@@ -474,3 +476,27 @@ def test_exporter_calling_aws_from_the_batch_thread_is_not_traced(
         client("s3").list_buckets()
         assert provider.force_flush()
     assert exported == ["S3.ListBuckets"]
+
+
+def test_botoware_run_pushes_metrics_and_spans_over_otlp(
+    receiver: _Receiver, moto_url: str, tmp_path: Any
+) -> None:
+    """`botoware run` with OTEL_METRICS_EXPORTER=otlp posts the call's metrics to /v1/metrics
+    and its span to /v1/traces of the same collector, as opentelemetry-instrument would."""
+    env = {
+        **os.environ,
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "OTEL_SERVICE_NAME": "pushed",
+    }
+    code = f"import boto3; boto3.client('sts', endpoint_url={moto_url!r}).get_caller_identity()"
+    done = subprocess.run(
+        [sys.executable, "-m", "botoware.contrib.cli", "run", "--", sys.executable, "-c", code],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert receiver.spans() == [("pushed", "STS.GetCallerIdentity")]
+    durations = [a for name, a in receiver.metric_points() if name == "rpc.client.call.duration"]
+    assert durations == [
+        {"rpc.system": "aws-api", "rpc.service": "STS", "rpc.method": "GetCallerIdentity"}
+    ]
