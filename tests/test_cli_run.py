@@ -345,3 +345,20 @@ def test_forked_workers_are_counted_at_the_endpoint(tmp_path: Path, moto_url: st
     assert samples[("ListBuckets", "success")] == 1.0  # the parent's
     [directory] = [line.split(" ", 1)[1] for line in done.stderr.splitlines() if line[:4] == "dir "]
     assert not Path(directory).exists()
+
+
+def test_a_python_without_botoware_warns_and_runs(tmp_path: Path) -> None:
+    """Another Python the program starts, which cannot import botoware, says so and runs."""
+    fake = tmp_path / "fake" / "botoware"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('no botoware in this Python')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([run.BOOTSTRAP_DIR, str(fake.parent)])}
+    done = subprocess.run(
+        [sys.executable, "-c", "print('tool ran')"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "tool ran\n"
+    assert "cannot import botoware (no botoware in this Python); this process runs without it" in (
+        done.stderr
+    )

@@ -6,7 +6,9 @@ this directory first on ``PYTHONPATH``, so that is this module. It first runs th
 then :func:`botoware.contrib.run.bootstrap`. If that fails (a setting only this process can
 find wrong, a metrics port already taken), the process stops with exit code 1 and the reason
 on stderr, before the program's code runs: ``botoware run`` promised telemetry, and a program
-silently running without it is the worse failure.
+silently running without it is the worse failure. The one exception is a Python that cannot
+import botoware at all (another interpreter the program starts): it says so in one line on
+stderr and runs without botoware.
 """
 
 from __future__ import annotations
@@ -47,8 +49,18 @@ def _bootstrap() -> None:
     except Exception as error:
         print(f"botoware run: the environment's sitecustomize failed: {error!r}", file=sys.stderr)
     try:
-        from botoware.contrib.run import bootstrap
-
+        try:
+            from botoware.contrib.run import bootstrap
+        except ImportError as error:
+            # Another Python than the one botoware is installed in, started by the program
+            # (a system tool written in Python, say): not the program botoware run was asked
+            # to instrument, and it must keep working.
+            print(
+                f"botoware run: {sys.executable} cannot import botoware ({error}); this process "
+                "runs without it.",
+                file=sys.stderr,
+            )
+            return
         bootstrap()
     except Exception as error:
         print(
