@@ -56,26 +56,26 @@ def installed(session: Any, metrics: MetricsPlugin) -> Iterator[botoware.Install
 
 
 def calls(registry: CollectorRegistry, service: str, operation: str, outcome: str) -> float | None:
-    labels = {"service": service, "operation": operation, "outcome": outcome}
+    labels = {"aws_service": service, "aws_operation": operation, "outcome": outcome}
     return registry.get_sample_value(CALLS, labels)
 
 
 def errors(registry: CollectorRegistry, service: str, operation: str, code: str) -> float | None:
-    labels = {"service": service, "operation": operation, "error_code": code}
+    labels = {"aws_service": service, "aws_operation": operation, "error_code": code}
     return registry.get_sample_value(ERRORS, labels)
 
 
 def attempts(registry: CollectorRegistry, service: str, operation: str) -> float | None:
-    return registry.get_sample_value(ATTEMPTS, {"service": service, "operation": operation})
+    return registry.get_sample_value(ATTEMPTS, {"aws_service": service, "aws_operation": operation})
 
 
 def durations(registry: CollectorRegistry, service: str, operation: str) -> float | None:
-    labels = {"service": service, "operation": operation}
+    labels = {"aws_service": service, "aws_operation": operation}
     return registry.get_sample_value(f"{CALL_DURATION}_count", labels)
 
 
 def in_flight(registry: CollectorRegistry, service: str) -> float | None:
-    return registry.get_sample_value(CALLS_IN_FLIGHT, {"service": service})
+    return registry.get_sample_value(CALLS_IN_FLIGHT, {"aws_service": service})
 
 
 def label_sets(registry: CollectorRegistry, name: str) -> list[dict[str, str]]:
@@ -412,7 +412,7 @@ def test_thousand_buckets_add_no_series(
     }
     assert not [value for value in values if "tenant-" in value]
     assert label_sets(registry, ERRORS) == [
-        {"service": "s3", "operation": "HeadBucket", "error_code": "404"}
+        {"aws_service": "s3", "aws_operation": "HeadBucket", "error_code": "404"}
     ]
     assert len(label_sets(registry, CALLS)) == 2  # success and error
     assert errors(registry, "s3", "HeadBucket", "404") == 1000
@@ -471,7 +471,7 @@ def test_malformed_error_codes_are_other(
         with pytest.raises(botocore.exceptions.ClientError):
             client("s3").list_buckets()
     assert label_sets(registry, ERRORS) == [
-        {"service": "s3", "operation": "ListBuckets", "error_code": OTHER_ERROR_CODE}
+        {"aws_service": "s3", "aws_operation": "ListBuckets", "error_code": OTHER_ERROR_CODE}
     ]
 
 
@@ -515,7 +515,7 @@ def test_default_buckets_span_milliseconds_to_a_minute(
     bounds = [
         labels["le"]
         for labels in label_sets(registry, f"{CALL_DURATION}_bucket")
-        if labels["operation"] == "GetCallerIdentity"
+        if labels["aws_operation"] == "GetCallerIdentity"
     ]
     assert [float(b) for b in bounds] == [*DEFAULT_BUCKETS, float("inf")]
     assert DEFAULT_BUCKETS[0] <= 0.005
@@ -529,7 +529,7 @@ def test_custom_buckets_are_used(session: Any, client: Any, registry: CollectorR
         session, plugins=[MetricsPlugin(registry, buckets=[0.5, 5])], autoload=False
     ):
         client("sts").get_caller_identity()
-    labels = {"service": "sts", "operation": "GetCallerIdentity", "le": "5.0"}
+    labels = {"aws_service": "sts", "aws_operation": "GetCallerIdentity", "le": "5.0"}
     assert registry.get_sample_value(f"{CALL_DURATION}_bucket", labels) == 1
 
 
@@ -593,7 +593,7 @@ def test_default_plugin_is_one_instance_on_the_global_registry() -> None:
 
 def test_metrics_builtin_installs_into_many_sessions(moto_url: str) -> None:
     """install(plugins=["metrics"]) into several sessions counts into one set of collectors."""
-    labels = {"service": "sts", "operation": "GetCallerIdentity", "outcome": "success"}
+    labels = {"aws_service": "sts", "aws_operation": "GetCallerIdentity", "outcome": "success"}
     before = REGISTRY.get_sample_value(CALLS, labels) or 0.0
     sessions = [boto3.Session(region_name="us-east-1") for _ in range(3)]
     installations = [botoware.install(s, plugins=["metrics"], autoload=False) for s in sessions]
@@ -631,3 +631,18 @@ def test_two_metrics_plugins_on_one_session_track_their_own_calls(
     for registry in registries:
         assert calls(registry, "sts", "GetCallerIdentity", "success") == 1
         assert in_flight(registry, "sts") == 0
+
+
+# Labels Prometheus attaches to every scraped series (scrape config, Kubernetes service
+# discovery, Prometheus Operator ServiceMonitors): a metric label of the same name is renamed.
+_TARGET_LABELS = {"job", "instance", "service", "namespace", "pod", "container", "endpoint"}
+
+
+def test_no_label_collides_with_a_prometheus_target_label(
+    installed: botoware.Installation, client: Any, registry: CollectorRegistry
+) -> None:
+    """No metric label is one that Prometheus would rename to exported_<name> on scrape."""
+    client("sts").get_caller_identity()
+    names = {name for metric in registry.collect() for s in metric.samples for name in s.labels}
+    assert {"aws_service", "aws_operation", "outcome"} <= names
+    assert not names & _TARGET_LABELS
