@@ -36,6 +36,12 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Status, StatusCode
 
 from botoware.errors import BotowareWarning
+from botoware.plugins._aws_attributes import (
+    LEGACY_RETRY_ATTEMPTS,
+    LEGACY_STATUS_CODE,
+    REQUEST_ATTRIBUTES,
+    RESPONSE_ATTRIBUTES,
+)
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
 
@@ -196,9 +202,10 @@ class TracingPlugin:
             }
             if call.region:
                 attributes[_CLOUD_REGION] = call.region
-            extract = _PARAM_ATTRIBUTES.get(call.service)
+            kind = SpanKind.CLIENT
+            extract = REQUEST_ATTRIBUTES.get(call.service)
             if extract is not None:
-                extract(call.operation, params, attributes, call.region)
+                kind = extract(call.operation, params, attributes, call.region) or kind
             parent = current
             run = call.run
             if run is not None:
@@ -206,7 +213,7 @@ class TracingPlugin:
                 if run_span is not None:
                     parent = trace.set_span_in_context(run_span, current)
             span = tracer.start_span(
-                f"{call.service_id}.{call.operation}", parent, SpanKind.CLIENT, attributes
+                f"{call.service_id}.{call.operation}", parent, kind, attributes
             )
             if span.is_recording():
                 token = otel_context.attach(trace.set_span_in_context(span, parent))
@@ -276,6 +283,11 @@ class TracingPlugin:
             status = http_response.status_code
             attributes = _end_attributes(state, attempt)
             attributes[_STATUS_CODE] = status
+            attributes[LEGACY_STATUS_CODE] = status
+            attributes[LEGACY_RETRY_ATTEMPTS] = max(attempt - 1, 0)
+            extract = RESPONSE_ATTRIBUTES.get(call.service)
+            if extract is not None:
+                extract(call.operation, parsed, attributes, state.url)
             metadata = parsed.get("ResponseMetadata")
             if metadata:
                 request_id = metadata.get("RequestId")
@@ -482,9 +494,12 @@ def _end_attributes(state: _CallTrace, attempt: int) -> _Attributes:
     return attributes
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def _add_server(attributes: _Attributes, url: str) -> None:
     """``server.address`` and ``server.port`` from the request URL, without urllib's cost."""
-    _, sep, rest = url.partition("://")
+    scheme, sep, rest = url.partition("://")
     if not sep:
         return
     netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
@@ -497,6 +512,8 @@ def _add_server(attributes: _Attributes, url: str) -> None:
         attributes[_SERVER_ADDRESS] = host
         if port.isdigit():
             attributes[_SERVER_PORT] = int(port)
+        elif scheme in _DEFAULT_PORTS:
+            attributes[_SERVER_PORT] = _DEFAULT_PORTS[scheme]
 
 
 def _type_name(exception: BaseException) -> str:
@@ -562,101 +579,6 @@ def _botocore_instrumented() -> bool:
         return bool(instrumentor().is_instrumented_by_opentelemetry)
     except Exception:  # an unexpected version: assume it does not trace
         return False
-
-
-# -------------------------------------------------------------------------------------------
-# Attributes taken from parameters: resource identifiers only, never payloads
-# -------------------------------------------------------------------------------------------
-
-_Extractor = Callable[[str, Mapping[str, Any], _Attributes, "str | None"], None]
-
-
-def _s3_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    bucket = params.get("Bucket")
-    if isinstance(bucket, str):
-        attributes["aws.s3.bucket"] = bucket
-
-
-def _dynamodb_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    table = params.get("TableName")
-    if isinstance(table, str):
-        attributes["aws.dynamodb.table_names"] = (table,)
-        return
-    items = params.get("RequestItems")  # BatchGetItem, BatchWriteItem
-    if isinstance(items, Mapping):
-        names = tuple(name for name in items if isinstance(name, str))
-        if names:
-            attributes["aws.dynamodb.table_names"] = names
-
-
-_SQS_OPERATION_TYPES = {
-    "SendMessage": "send",
-    "SendMessageBatch": "send",
-    "ReceiveMessage": "receive",
-}
-
-
-def _sqs_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    url = params.get("QueueUrl")
-    if isinstance(url, str):
-        attributes["aws.sqs.queue.url"] = url
-        attributes["messaging.system"] = "aws_sqs"
-        attributes["messaging.destination.name"] = url.rstrip("/").rpartition("/")[2]
-    else:
-        name = params.get("QueueName")
-        if isinstance(name, str):
-            attributes["messaging.system"] = "aws_sqs"
-            attributes["messaging.destination.name"] = name
-    kind = _SQS_OPERATION_TYPES.get(operation)
-    if kind is not None:
-        attributes["messaging.operation.type"] = kind
-
-
-def _sns_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    arn = params.get("TopicArn")
-    if isinstance(arn, str):
-        attributes["aws.sns.topic.arn"] = arn
-        attributes["messaging.system"] = "aws.sns"
-        attributes["messaging.destination.name"] = arn.rpartition(":")[2]
-    if operation in ("Publish", "PublishBatch"):
-        attributes["messaging.operation.type"] = "send"
-
-
-_INVOKE_OPERATIONS = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream"})
-
-
-def _lambda_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    function = params.get("FunctionName")
-    if not isinstance(function, str):
-        return
-    # "name", "name:alias", "123456789012:function:name" or a full ARN
-    _, found, tail = function.partition("function:")
-    name = (tail if found else function).split(":", 1)[0]
-    attributes["aws.lambda.function.name"] = name
-    if operation in _INVOKE_OPERATIONS:
-        attributes["faas.invoked_name"] = name
-        attributes["faas.invoked_provider"] = "aws"
-        if region:
-            attributes["faas.invoked_region"] = region
-
-
-_PARAM_ATTRIBUTES: dict[str, _Extractor] = {
-    "s3": _s3_attributes,
-    "dynamodb": _dynamodb_attributes,
-    "sqs": _sqs_attributes,
-    "sns": _sns_attributes,
-    "lambda": _lambda_attributes,
-}
 
 
 # -------------------------------------------------------------------------------------------
