@@ -36,19 +36,23 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Status, StatusCode
 
 from botoware.errors import BotowareWarning
+from botoware.hooks.call import StashKey
+from botoware.hooks.markers import hookimpl
 from botoware.plugins._aws_attributes import (
     LEGACY_RETRY_ATTEMPTS,
     LEGACY_STATUS_CODE,
     REQUEST_ATTRIBUTES,
     RESPONSE_ATTRIBUTES,
+    SQS_TRACE_HEADER,
 )
-from botoware.hooks.call import StashKey
-from botoware.hooks.markers import hookimpl
+from botoware.plugins._consumer import process_span
+from botoware.plugins._transfer import carry_context_into_transfers, transfer_context
 
 if TYPE_CHECKING:
     from contextvars import Token
 
     from botocore.awsrequest import AWSRequest, AWSResponse
+    from botocore.client import BaseClient
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer, TracerProvider
     from opentelemetry.util.types import AttributeValue
@@ -61,6 +65,7 @@ __all__ = [
     "RETRY_DELAY",
     "TracingPlugin",
     "plugin",
+    "process_span",
 ]
 
 logger = logging.getLogger(__name__)
@@ -103,6 +108,7 @@ _SUPPRESS_PLAIN = "suppress_instrumentation"
 
 _MAX_MESSAGE_ATTRIBUTES = 10  # SQS and SNS both refuse an 11th message attribute
 _MAX_CLIENT_CONTEXT = 3583  # bytes of base64 Lambda accepts in ClientContext
+_XRAY_HEADER = "x-amzn-trace-id"  # the X-Ray propagator's carrier key, lower-cased
 
 _Attributes = dict[str, "AttributeValue"]
 
@@ -174,6 +180,12 @@ class TracingPlugin:
             f"propagate={self._propagate})"
         )
 
+    # ---- clients ------------------------------------------------------------------------
+
+    def botoware_client_created(self, client: BaseClient) -> None:
+        if client.meta.service_model.service_name == "s3":
+            carry_context_into_transfers(client)
+
     # ---- the start of a call ------------------------------------------------------------
 
     @hookimpl(tryfirst=True)
@@ -189,6 +201,13 @@ class TracingPlugin:
         if call.presigned:
             return  # sends nothing, so no terminal hook would end a span
         current = otel_context.get_current()
+        if call.service == "s3":
+            carried = transfer_context()  # a part of upload_file() & co, in a worker thread
+            if (
+                carried is not None
+                and not trace.get_current_span(current).get_span_context().is_valid
+            ):
+                current = carried
         if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
             return
         if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
@@ -620,32 +639,111 @@ def _with_trace_attributes(
     return {**existing, **new}
 
 
-def _inject_message(params: MutableMapping[str, Any], where: str) -> None:
-    carrier = _carrier()
+def _split_trace_header(carrier: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """The carrier without the X-Ray header, and the header (None when there is none)."""
+    for key, value in carrier.items():
+        if key.lower() == _XRAY_HEADER:
+            return {k: v for k, v in carrier.items() if k != key}, value
+    return carrier, None
+
+
+def _with_trace_header(existing: object, header: str) -> dict[str, Any] | None:
+    """SQS ``MessageSystemAttributes`` with ``AWSTraceHeader``, or None to leave them alone."""
+    if existing is None:
+        existing = {}
+    elif not isinstance(existing, Mapping):
+        return None  # botocore's validation will report it
+    if SQS_TRACE_HEADER in existing:
+        return None  # the caller's own header wins
+    return {**existing, SQS_TRACE_HEADER: {"DataType": "String", "StringValue": header}}
+
+
+def _traced_entry(
+    entry: Mapping[str, Any], carrier: dict[str, str], header: str | None, where: str
+) -> Mapping[str, Any]:
+    """``entry`` (a request or a batch entry) with the trace context, copied if changed."""
+    changes: dict[str, Any] = {}
+    if header is not None:
+        system = _with_trace_header(entry.get("MessageSystemAttributes"), header)
+        if system is not None:
+            changes["MessageSystemAttributes"] = system
     if carrier:
-        attributes = _with_trace_attributes(params.get("MessageAttributes"), carrier, where)
+        attributes = _with_trace_attributes(entry.get("MessageAttributes"), carrier, where)
         if attributes is not None:
-            params["MessageAttributes"] = attributes
+            changes["MessageAttributes"] = attributes
+    return {**entry, **changes} if changes else entry
 
 
-def _inject_batch(params: MutableMapping[str, Any], key: str, where: str) -> None:
+def _trace_context(system_attribute: bool) -> tuple[dict[str, str], str | None]:
+    """The carrier, and (for SQS) the X-Ray header split off for ``AWSTraceHeader``.
+
+    X-Ray and Lambda read an SQS message's trace context from its ``AWSTraceHeader`` system
+    attribute, which also leaves the ten message attributes to the user.
+    """
+    carrier = _carrier()
+    if system_attribute and carrier:
+        return _split_trace_header(carrier)
+    return carrier, None
+
+
+def _inject_message(params: MutableMapping[str, Any], where: str, sqs: bool = False) -> None:
+    carrier, header = _trace_context(sqs)
+    if carrier or header is not None:
+        params.update(_traced_entry(params, carrier, header, where))
+
+
+def _inject_batch(
+    params: MutableMapping[str, Any], key: str, where: str, sqs: bool = False
+) -> None:
     entries = params.get(key)
     if not isinstance(entries, list):
         return
-    carrier = _carrier()
-    if not carrier:
+    carrier, header = _trace_context(sqs)
+    if not carrier and header is None:
         return
     # New entry dicts and a new list: the user's own objects stay as they were.
-    fresh: list[Any] = []
-    for index, entry in enumerate(entries):
-        if isinstance(entry, Mapping):
-            attributes = _with_trace_attributes(
-                entry.get("MessageAttributes"), carrier, f"{where} entry {index}"
-            )
-            if attributes is not None:
-                entry = {**entry, "MessageAttributes": attributes}
-        fresh.append(entry)
-    params[key] = fresh
+    params[key] = [
+        _traced_entry(entry, carrier, header, f"{where} entry {index}")
+        if isinstance(entry, Mapping)
+        else entry
+        for index, entry in enumerate(entries)
+    ]
+
+
+def _ask_for_trace_context(params: MutableMapping[str, Any]) -> None:
+    """ReceiveMessage: also ask for the attributes the trace context travels in.
+
+    The global propagator's fields (``traceparent``, ...) as message attributes, and the
+    ``AWSTraceHeader`` system attribute, unless the caller asks for them (or "All") already.
+    New lists replace the caller's; messages then also carry these attributes.
+    """
+    try:
+        fields = sorted(propagate.get_global_textmap().fields)
+    except Exception:  # a propagator without fields: nothing to ask for
+        fields = []
+    names = params.get("MessageAttributeNames")
+    if names is None or isinstance(names, list):
+        names = names or []
+        if fields and "All" not in names and ".*" not in names:
+            wanted = [field for field in fields if field not in names]
+            if wanted:
+                params["MessageAttributeNames"] = [*names, *wanted]
+    legacy = params.get("AttributeNames")
+    system = params.get("MessageSystemAttributeNames")
+    asked: list[Any] = []
+    for value in (legacy, system):
+        if isinstance(value, list):
+            asked.extend(value)
+        elif value is not None:
+            return  # botocore's validation will report it
+    if "All" in asked or SQS_TRACE_HEADER in asked:
+        return
+    key = (
+        "AttributeNames"
+        if legacy is not None and system is None
+        else ("MessageSystemAttributeNames")
+    )
+    params[key] = [*(params.get(key) or []), SQS_TRACE_HEADER]
 
 
 def _inject_client_context(params: MutableMapping[str, Any], where: str) -> None:
@@ -685,9 +783,11 @@ def _inject_client_context(params: MutableMapping[str, Any], where: str) -> None
 
 def _inject_sqs(operation: str, params: MutableMapping[str, Any]) -> None:
     if operation == "SendMessage":
-        _inject_message(params, "SQS SendMessage")
+        _inject_message(params, "SQS SendMessage", sqs=True)
     elif operation == "SendMessageBatch":
-        _inject_batch(params, "Entries", "SQS SendMessageBatch")
+        _inject_batch(params, "Entries", "SQS SendMessageBatch", sqs=True)
+    elif operation == "ReceiveMessage":
+        _ask_for_trace_context(params)
 
 
 def _inject_sns(operation: str, params: MutableMapping[str, Any]) -> None:
