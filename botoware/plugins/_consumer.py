@@ -79,8 +79,10 @@ def process_span(
         try:
             yield span
         except BaseException as exc:
-            cls = type(exc)
-            span.set_attribute("error.type", f"{cls.__module__}.{cls.__qualname__}")
+            cls = type(exc)  # the qualified name, as the tracing plugin writes error.type
+            module = cls.__module__
+            name = cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+            span.set_attribute("error.type", name)
             raise
 
 
