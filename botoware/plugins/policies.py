@@ -104,6 +104,8 @@ POLICY_FIELDS: tuple[Field, ...] = (
     # Lambda (AddPermission's request has no document; its response has the new statement)
     Field("lambda", "GetPolicy", ("Policy",)),
     Field("lambda", "AddPermission", ("Statement",)),
+    Field("lambda", "GetResourcePolicy", ("Policy",)),
+    Field("lambda", "PutResourcePolicy", ("Policy",)),
     # S3
     Field("s3", "GetBucketPolicy", ("Policy",)),
     Field("s3", "PutBucketPolicy", ("Policy",)),
@@ -146,6 +148,8 @@ POLICY_FIELDS: tuple[Field, ...] = (
     Field("kms", "GetKeyPolicy", ("Policy",)),
     Field("kms", "PutKeyPolicy", ("Policy",)),
     Field("kms", "CreateKey", ("Policy",)),
+    Field("kms", "ReplicateKey", ("Policy",)),
+    Field("kms", "ReplicateKey", ("ReplicaPolicy",)),
     # ECR: Set/Put/Delete also return the document
     Field("ecr", "GetRepositoryPolicy", ("policyText",)),
     Field("ecr", "SetRepositoryPolicy", ("policyText",)),
@@ -153,9 +157,33 @@ POLICY_FIELDS: tuple[Field, ...] = (
     Field("ecr", "GetLifecyclePolicy", ("lifecyclePolicyText",)),
     Field("ecr", "PutLifecyclePolicy", ("lifecyclePolicyText",)),
     Field("ecr", "DeleteLifecyclePolicy", ("lifecyclePolicyText",)),
+    Field("ecr", "GetLifecyclePolicyPreview", ("lifecyclePolicyText",)),
+    Field("ecr", "StartLifecyclePolicyPreview", ("lifecyclePolicyText",)),
     Field("ecr", "GetRegistryPolicy", ("policyText",)),
     Field("ecr", "PutRegistryPolicy", ("policyText",)),
     Field("ecr", "DeleteRegistryPolicy", ("policyText",)),
+    Field("ecr", "CreateRepositoryCreationTemplate", ("repositoryPolicy",)),
+    Field(
+        "ecr",
+        "CreateRepositoryCreationTemplate",
+        ("repositoryCreationTemplate", "repositoryPolicy"),
+    ),
+    Field("ecr", "UpdateRepositoryCreationTemplate", ("repositoryPolicy",)),
+    Field(
+        "ecr",
+        "UpdateRepositoryCreationTemplate",
+        ("repositoryCreationTemplate", "repositoryPolicy"),
+    ),
+    Field(
+        "ecr",
+        "DeleteRepositoryCreationTemplate",
+        ("repositoryCreationTemplate", "repositoryPolicy"),
+    ),
+    Field(
+        "ecr",
+        "DescribeRepositoryCreationTemplates",
+        ("repositoryCreationTemplates", "*", "repositoryPolicy"),
+    ),
     # Secrets Manager
     Field("secrets-manager", "GetResourcePolicy", ("ResourcePolicy",)),
     Field("secrets-manager", "PutResourcePolicy", ("ResourcePolicy",)),
@@ -169,6 +197,14 @@ POLICY_FIELDS: tuple[Field, ...] = (
     ),
     Field("cloudwatch-logs", "PutResourcePolicy", ("policyDocument",)),
     Field("cloudwatch-logs", "PutResourcePolicy", ("resourcePolicy", "policyDocument")),
+    Field("cloudwatch-logs", "PutAccountPolicy", ("policyDocument",)),
+    Field("cloudwatch-logs", "PutAccountPolicy", ("accountPolicy", "policyDocument")),
+    Field("cloudwatch-logs", "DescribeAccountPolicies", ("accountPolicies", "*", "policyDocument")),
+    Field("cloudwatch-logs", "PutDataProtectionPolicy", ("policyDocument",)),
+    Field("cloudwatch-logs", "GetDataProtectionPolicy", ("policyDocument",)),
+    Field("cloudwatch-logs", "PutIndexPolicy", ("policyDocument",)),
+    Field("cloudwatch-logs", "PutIndexPolicy", ("indexPolicy", "policyDocument")),
+    Field("cloudwatch-logs", "DescribeIndexPolicies", ("indexPolicies", "*", "policyDocument")),
     # IAM: requests only (botocore already returns policyDocumentType values as dicts),
     # except the delegation requests' permission policy, which botocore leaves a string
     *(
@@ -228,8 +264,9 @@ A row applies to the request when its path exists in the operation's input (boto
 model), to the response when it exists in the output, to both when both have it
 (API Gateway ``CreateRestApi``). IAM rows are requests only: botocore already returns
 IAM's ``policyDocumentType`` values as dicts. For IAM, STS, Organizations and IAM Identity
-Center the table holds every policy-document string of botocore's models
-(``tests/test_policies_table.py`` checks it against them).
+Center, and for every other service with a row (bar the SQS and SNS attribute maps and
+API Gateway), the table holds every policy-document string of botocore's models of the
+service (``tests/test_policies_table.py`` walks the models and checks it).
 """
 
 
