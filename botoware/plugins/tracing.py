@@ -4,8 +4,9 @@ One CLIENT span per logical API call, named ``{ServiceId}.{Operation}`` and curr
 whole call, with the attributes of the OpenTelemetry semantic conventions for AWS SDK calls.
 When a call is retried, each of its HTTP attempts is an ``aws.attempt`` event on the span
 (optionally every attempt is also a child span), the pages of one ``paginate()`` and the polls
-of one ``wait()`` share a parent span, and the trace context travels inside SQS and SNS
-messages and Lambda invocations::
+of one ``wait()`` share a parent span, the parts of an S3 ``upload_file()`` or
+``download_file()`` are children of the caller's span, and the trace context travels inside
+SQS and SNS messages and Lambda invocations (:func:`process_span` is the consumer's half)::
 
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -151,7 +152,8 @@ class TracingPlugin:
     :param attempt_spans: also make one INTERNAL child span per HTTP attempt,
         ``{ServiceId}.{Operation} attempt``, current while the attempt runs.
     :param propagate: put the current trace context (global propagator) into SQS and SNS
-        message attributes and Lambda ``ClientContext``.
+        message attributes (SQS ``AWSTraceHeader`` for the X-Ray header) and Lambda
+        ``ClientContext``, and have SQS ``ReceiveMessage`` ask for those attributes.
     """
 
     botoware_name = "tracing"
