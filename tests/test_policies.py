@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
@@ -613,10 +614,8 @@ def test_sts_assume_role_takes_a_session_policy_dict(client: Any, name: str) -> 
 def test_organizations_policy_content_is_a_dict_both_ways(client: Any) -> None:
     """create_policy(Content=dict) and describe_policy returning Content as a dict."""
     organizations = client("organizations")
-    try:
+    with contextlib.suppress(organizations.exceptions.AlreadyInOrganizationException):
         organizations.create_organization(FeatureSet="ALL")
-    except organizations.exceptions.AlreadyInOrganizationException:
-        pass
     deny = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}],

@@ -125,9 +125,9 @@ def _workload(make: Callable[..., Any], tag: str) -> None:
     secrets.describe_secret(SecretId=f"parity-{tag}")
 
     sfn = make("stepfunctions")
-    machine = sfn.create_state_machine(
-        name=f"parity-{tag}", definition=_DEFINITION, roleArn=_ROLE
-    )["stateMachineArn"]
+    machine = sfn.create_state_machine(name=f"parity-{tag}", definition=_DEFINITION, roleArn=_ROLE)[
+        "stateMachineArn"
+    ]
     execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
     sfn.describe_execution(executionArn=execution)
     sfn.create_activity(name=f"parity-{tag}")

@@ -660,10 +660,10 @@ def _with_trace_header(existing: object, header: str) -> dict[str, Any] | None:
     return {**existing, SQS_TRACE_HEADER: {"DataType": "String", "StringValue": header}}
 
 
-def _traced_entry(
+def _trace_changes(
     entry: Mapping[str, Any], carrier: dict[str, str], header: str | None, where: str
-) -> Mapping[str, Any]:
-    """``entry`` (a request or a batch entry) with the trace context, copied if changed."""
+) -> dict[str, Any]:
+    """The new values of ``entry``'s (a request's or a batch entry's) attribute maps."""
     changes: dict[str, Any] = {}
     if header is not None:
         system = _with_trace_header(entry.get("MessageSystemAttributes"), header)
@@ -673,7 +673,7 @@ def _traced_entry(
         attributes = _with_trace_attributes(entry.get("MessageAttributes"), carrier, where)
         if attributes is not None:
             changes["MessageAttributes"] = attributes
-    return {**entry, **changes} if changes else entry
+    return changes
 
 
 def _trace_context(system_attribute: bool) -> tuple[dict[str, str], str | None]:
@@ -691,7 +691,7 @@ def _trace_context(system_attribute: bool) -> tuple[dict[str, str], str | None]:
 def _inject_message(params: MutableMapping[str, Any], where: str, sqs: bool = False) -> None:
     carrier, header = _trace_context(sqs)
     if carrier or header is not None:
-        params.update(_traced_entry(params, carrier, header, where))
+        params.update(_trace_changes(params, carrier, header, where))
 
 
 def _inject_batch(
@@ -704,12 +704,14 @@ def _inject_batch(
     if not carrier and header is None:
         return
     # New entry dicts and a new list: the user's own objects stay as they were.
-    params[key] = [
-        _traced_entry(entry, carrier, header, f"{where} entry {index}")
-        if isinstance(entry, Mapping)
-        else entry
-        for index, entry in enumerate(entries)
-    ]
+    fresh: list[Any] = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, Mapping):
+            changes = _trace_changes(entry, carrier, header, f"{where} entry {index}")
+            if changes:
+                entry = {**entry, **changes}
+        fresh.append(entry)
+    params[key] = fresh
 
 
 def _ask_for_trace_context(params: MutableMapping[str, Any]) -> None:
