@@ -299,3 +299,24 @@ def test_process_span_records_the_handlers_exception(
     assert span.attributes is not None
     assert span.attributes["error.type"] == "KeyError"
     assert [event.name for event in span.events] == ["exception"]
+
+
+def test_receive_span_links_to_each_producer(
+    traced: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """ReceiveMessage gets one link per distinct producer span of the messages it received."""
+    tracer = provider.get_tracer("test")
+    sqs = client("sqs")
+    url = _queue(sqs, "receive-links")
+    for order in ("one", "two"):
+        with tracer.start_as_current_span(f"order {order}"):
+            sqs.send_message(QueueUrl=url, MessageBody=order)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    sends = {
+        (s.context.trace_id, s.context.span_id)
+        for s in exporter.get_finished_spans()
+        if s.name == "SQS.SendMessage"
+    }
+    receive = _one(exporter, "SQS.ReceiveMessage")
+    assert {(link.context.trace_id, link.context.span_id) for link in receive.links} == sends
+    assert len(receive.links) == 2

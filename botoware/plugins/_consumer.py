@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, SpanContext, TracerProvider
     from opentelemetry.util.types import AttributeValue
 
-__all__ = ["process_span", "producer_span_context"]
+__all__ = ["link_producers", "process_span", "producer_span_context"]
 
 _XRAY_KEY = "X-Amzn-Trace-Id"  # the X-Ray propagator's carrier key
 
@@ -84,6 +84,22 @@ def process_span(
             name = cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
             span.set_attribute("error.type", name)
             raise
+
+
+def link_producers(span: Span, messages: object) -> None:
+    """Link a ``ReceiveMessage`` span to the producer of each message received (once each)."""
+    if not isinstance(messages, list):
+        return
+    seen: set[tuple[int, int]] = set()
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        producer = producer_span_context(message)
+        if producer is not None:
+            key = (producer.trace_id, producer.span_id)
+            if key not in seen:
+                seen.add(key)
+                span.add_link(producer)
 
 
 def producer_span_context(message: Mapping[str, Any]) -> SpanContext | None:

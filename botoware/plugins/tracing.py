@@ -46,7 +46,7 @@ from botoware.plugins._aws_attributes import (
     RESPONSE_ATTRIBUTES,
     SQS_TRACE_HEADER,
 )
-from botoware.plugins._consumer import process_span
+from botoware.plugins._consumer import link_producers, process_span
 from botoware.plugins._transfer import carry_context_into_transfers, transfer_context
 
 if TYPE_CHECKING:
@@ -309,6 +309,8 @@ class TracingPlugin:
             extract = RESPONSE_ATTRIBUTES.get(call.service)
             if extract is not None:
                 extract(call.operation, parsed, attributes, state.url)
+                if call.operation == "ReceiveMessage" and call.service == "sqs":
+                    link_producers(span, parsed.get("Messages"))
             metadata = parsed.get("ResponseMetadata")
             if metadata:
                 request_id = metadata.get("RequestId")
