@@ -9,6 +9,7 @@ with its own SDK provider and fresh clients. The spans are paired call by call.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -104,6 +105,8 @@ def _workload(make: Callable[..., Any], tag: str) -> None:
     )
     ddb.delete_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})
     ddb.delete_table(TableName=table)
+    with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
+        ddb.describe_table(TableName=table)  # an error response
 
     sqs = make("sqs")
     url = sqs.create_queue(QueueName=f"parity-{tag}")["QueueUrl"]
@@ -111,6 +114,7 @@ def _workload(make: Callable[..., Any], tag: str) -> None:
     sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "2", "MessageBody": "two"}])
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+    sqs.receive_message(QueueUrl=url)  # nothing left to receive
 
     sns = make("sns")
     topic = sns.create_topic(Name=f"parity-{tag}")["TopicArn"]
@@ -178,7 +182,8 @@ def _call(span: ReadableSpan) -> tuple[Any, Any]:
 
 
 def _ours(paired: list[tuple[ReadableSpan, ReadableSpan]], name: str) -> dict[str, Any]:
-    [span] = [ours for _, ours in paired if ours.name == name]
+    """The attributes of botoware's first span named ``name``."""
+    span = next(ours for _, ours in paired if ours.name == name)
     return dict(span.attributes or {})
 
 
@@ -186,7 +191,7 @@ def test_every_call_of_the_workload_has_a_span_in_both_runs(
     paired: list[tuple[ReadableSpan, ReadableSpan]],
 ) -> None:
     """Both runs traced the same calls in the same order (the fixture pairs them)."""
-    assert len(paired) == 31
+    assert len(paired) == 33
 
 
 def test_botoware_span_keys_are_a_superset_of_the_anchors(
@@ -301,6 +306,17 @@ def test_sqs_spans_follow_the_sqs_conventions(
     assert received["messaging.message.id"]
     deleted = _ours(paired, "SQS.DeleteMessage")
     assert deleted["messaging.operation.type"] == "settle"
+
+
+def test_error_responses_keep_the_anchors_keys(
+    paired: list[tuple[ReadableSpan, ReadableSpan]],
+) -> None:
+    """A DynamoDB error response: status, retry count and the DynamoDB names are there."""
+    theirs, ours = [pair for pair in paired if pair[1].name == "DynamoDB.DescribeTable"][-1]
+    attributes = dict(ours.attributes or {})
+    assert attributes["http.status_code"] == (theirs.attributes or {})["http.status_code"] == 400
+    assert attributes["error.type"] == "ResourceNotFoundException"
+    assert attributes["db.system.name"] == "aws.dynamodb"
 
 
 def test_sns_publish_is_a_producer_span_with_the_topic(
