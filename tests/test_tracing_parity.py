@@ -2,9 +2,10 @@
 opentelemetry-instrumentation-botocore (the anchor) holds for the same call, plus the current
 semantic conventions' names and values.
 
-One workload (S3, DynamoDB, SQS, SNS, Secrets Manager, Step Functions) runs against moto twice:
-first under the anchor's ``BotocoreInstrumentor``, then under botoware's tracing plugin, each
-with its own SDK provider and fresh clients. The spans are paired call by call.
+One workload (S3, DynamoDB, SQS, SNS, Secrets Manager, Step Functions, and Lambda's Invoke
+answered by ``botoware.testing.Canned``) runs against moto twice: first under the anchor's
+``BotocoreInstrumentor``, then under botoware's tracing plugin, each with its own SDK provider
+and fresh clients. The spans are paired call by call.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from opentelemetry.trace import SpanKind
 
 import botoware
 from botoware.plugins.tracing import TracingPlugin
+from botoware.testing import Canned
 
 _CREDENTIALS = {
     "aws_access_key_id": "AKIDEXAMPLEBOTOWARE1",
@@ -136,6 +138,15 @@ def _workload(make: Callable[..., Any], tag: str) -> None:
     sfn.describe_execution(executionArn=execution)
     sfn.create_activity(name=f"parity-{tag}")
 
+    # Lambda Invoke: answered by botoware.testing.Canned (moto would need docker)
+    function = "arn:aws:lambda:us-east-1:123456789012:function:parity:live"
+    make("lambda").invoke(FunctionName=function, Payload=b'{"order": 42}')
+
+
+def _invoked() -> Canned:
+    """Lambda's Invoke answered as Lambda does, the rest sent to moto."""
+    return Canned({"lambda.Invoke": {"StatusCode": 200, "ExecutedVersion": "1"}})
+
 
 def _exporter_and_provider() -> tuple[InMemorySpanExporter, TracerProvider]:
     exporter = InMemorySpanExporter()
@@ -161,11 +172,14 @@ def paired(moto_url: str) -> Iterator[list[tuple[ReadableSpan, ReadableSpan]]]:
         instrumentor = BotocoreInstrumentor()
         instrumentor.instrument(tracer_provider=anchor_provider)
         try:
-            _workload(maker(boto3.Session(**_CREDENTIALS)), "anchor")
+            session = boto3.Session(**_CREDENTIALS)
+            with botoware.install(session, plugins=[_invoked()], autoload=False):
+                _workload(maker(session), "anchor")
         finally:
             instrumentor.uninstrument()
         session = boto3.Session(**_CREDENTIALS)
-        with botoware.install(session, plugins=[TracingPlugin(our_provider)], autoload=False):
+        plugins = [TracingPlugin(our_provider), _invoked()]
+        with botoware.install(session, plugins=plugins, autoload=False):
             _workload(maker(session), "ours")
 
     theirs = list(anchor_spans.get_finished_spans())
@@ -191,7 +205,7 @@ def test_every_call_of_the_workload_has_a_span_in_both_runs(
     paired: list[tuple[ReadableSpan, ReadableSpan]],
 ) -> None:
     """Both runs traced the same calls in the same order (the fixture pairs them)."""
-    assert len(paired) == 33
+    assert len(paired) == 34
 
 
 def test_botoware_span_keys_are_a_superset_of_the_anchors(
@@ -356,6 +370,18 @@ def test_step_functions_spans_carry_the_arns(
     assert described["aws.step_functions.state_machine.arn"] == machine
     activity = _ours(paired, "SFN.CreateActivity")
     assert activity["aws.step_functions.activity.arn"].endswith(":parity-ours")
+
+
+def test_lambda_invoke_names_the_function(
+    paired: list[tuple[ReadableSpan, ReadableSpan]],
+) -> None:
+    """Invoke: faas.invoked_* as the anchor sets them, from an ARN with a qualifier."""
+    theirs, ours = next(pair for pair in paired if pair[1].name == "Lambda.Invoke")
+    keys = ("faas.invoked_name", "faas.invoked_provider", "faas.invoked_region")
+    assert {k: (ours.attributes or {})[k] for k in keys} == {
+        k: (theirs.attributes or {})[k] for k in keys
+    }
+    assert (ours.attributes or {})["faas.invoked_name"] == "parity"
 
 
 def test_s3_spans_carry_bucket_and_key(paired: list[tuple[ReadableSpan, ReadableSpan]]) -> None:
