@@ -4,8 +4,9 @@ One CLIENT span per logical API call, named ``{ServiceId}.{Operation}`` and curr
 whole call, with the attributes of the OpenTelemetry semantic conventions for AWS SDK calls.
 When a call is retried, each of its HTTP attempts is an ``aws.attempt`` event on the span
 (optionally every attempt is also a child span), the pages of one ``paginate()`` and the polls
-of one ``wait()`` share a parent span, and the trace context travels inside SQS and SNS
-messages and Lambda invocations::
+of one ``wait()`` share a parent span, the parts of an S3 ``upload_file()`` or
+``download_file()`` are children of the caller's span, and the trace context travels inside
+SQS and SNS messages and Lambda invocations (:func:`process_span` is the consumer's half)::
 
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -38,11 +39,21 @@ from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Statu
 from botoware.errors import BotowareWarning
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
+from botoware.plugins._aws_attributes import (
+    LEGACY_RETRY_ATTEMPTS,
+    LEGACY_STATUS_CODE,
+    REQUEST_ATTRIBUTES,
+    RESPONSE_ATTRIBUTES,
+    SQS_TRACE_HEADER,
+)
+from botoware.plugins._consumer import link_producers, process_span
+from botoware.plugins._transfer import carry_context_into_transfers, transfer_context
 
 if TYPE_CHECKING:
     from contextvars import Token
 
     from botocore.awsrequest import AWSRequest, AWSResponse
+    from botocore.client import BaseClient
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer, TracerProvider
     from opentelemetry.util.types import AttributeValue
@@ -55,6 +66,7 @@ __all__ = [
     "RETRY_DELAY",
     "TracingPlugin",
     "plugin",
+    "process_span",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,6 +109,7 @@ _SUPPRESS_PLAIN = "suppress_instrumentation"
 
 _MAX_MESSAGE_ATTRIBUTES = 10  # SQS and SNS both refuse an 11th message attribute
 _MAX_CLIENT_CONTEXT = 3583  # bytes of base64 Lambda accepts in ClientContext
+_XRAY_HEADER = "x-amzn-trace-id"  # the X-Ray propagator's carrier key, lower-cased
 
 _Attributes = dict[str, "AttributeValue"]
 
@@ -139,7 +152,8 @@ class TracingPlugin:
     :param attempt_spans: also make one INTERNAL child span per HTTP attempt,
         ``{ServiceId}.{Operation} attempt``, current while the attempt runs.
     :param propagate: put the current trace context (global propagator) into SQS and SNS
-        message attributes and Lambda ``ClientContext``.
+        message attributes (SQS ``AWSTraceHeader`` for the X-Ray header) and Lambda
+        ``ClientContext``, and have SQS ``ReceiveMessage`` ask for those attributes.
     """
 
     botoware_name = "tracing"
@@ -168,6 +182,12 @@ class TracingPlugin:
             f"propagate={self._propagate})"
         )
 
+    # ---- clients ------------------------------------------------------------------------
+
+    def botoware_client_created(self, client: BaseClient) -> None:
+        if client.meta.service_model.service_name == "s3":
+            carry_context_into_transfers(client)
+
     # ---- the start of a call ------------------------------------------------------------
 
     @hookimpl(tryfirst=True)
@@ -183,6 +203,13 @@ class TracingPlugin:
         if call.presigned:
             return  # sends nothing, so no terminal hook would end a span
         current = otel_context.get_current()
+        if call.service == "s3":
+            carried = transfer_context()  # a part of upload_file() & co, in a worker thread
+            if (
+                carried is not None
+                and not trace.get_current_span(current).get_span_context().is_valid
+            ):
+                current = carried
         if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
             return
         if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
@@ -196,9 +223,10 @@ class TracingPlugin:
             }
             if call.region:
                 attributes[_CLOUD_REGION] = call.region
-            extract = _PARAM_ATTRIBUTES.get(call.service)
+            kind = SpanKind.CLIENT
+            extract = REQUEST_ATTRIBUTES.get(call.service)
             if extract is not None:
-                extract(call.operation, params, attributes, call.region)
+                kind = extract(call.operation, params, attributes, call.region) or kind
             parent = current
             run = call.run
             if run is not None:
@@ -206,7 +234,7 @@ class TracingPlugin:
                 if run_span is not None:
                     parent = trace.set_span_in_context(run_span, current)
             span = tracer.start_span(
-                f"{call.service_id}.{call.operation}", parent, SpanKind.CLIENT, attributes
+                f"{call.service_id}.{call.operation}", parent, kind, attributes
             )
             if span.is_recording():
                 token = otel_context.attach(trace.set_span_in_context(span, parent))
@@ -276,6 +304,13 @@ class TracingPlugin:
             status = http_response.status_code
             attributes = _end_attributes(state, attempt)
             attributes[_STATUS_CODE] = status
+            attributes[LEGACY_STATUS_CODE] = status
+            attributes[LEGACY_RETRY_ATTEMPTS] = max(attempt - 1, 0)
+            extract = RESPONSE_ATTRIBUTES.get(call.service)
+            if extract is not None:
+                extract(call.operation, parsed, attributes, state.url)
+                if call.operation == "ReceiveMessage" and call.service == "sqs":
+                    link_producers(span, parsed.get("Messages"))
             metadata = parsed.get("ResponseMetadata")
             if metadata:
                 request_id = metadata.get("RequestId")
@@ -482,9 +517,12 @@ def _end_attributes(state: _CallTrace, attempt: int) -> _Attributes:
     return attributes
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def _add_server(attributes: _Attributes, url: str) -> None:
     """``server.address`` and ``server.port`` from the request URL, without urllib's cost."""
-    _, sep, rest = url.partition("://")
+    scheme, sep, rest = url.partition("://")
     if not sep:
         return
     netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
@@ -497,6 +535,8 @@ def _add_server(attributes: _Attributes, url: str) -> None:
         attributes[_SERVER_ADDRESS] = host
         if port.isdigit():
             attributes[_SERVER_PORT] = int(port)
+        elif scheme in _DEFAULT_PORTS:
+            attributes[_SERVER_PORT] = _DEFAULT_PORTS[scheme]
 
 
 def _type_name(exception: BaseException) -> str:
@@ -565,101 +605,6 @@ def _botocore_instrumented() -> bool:
 
 
 # -------------------------------------------------------------------------------------------
-# Attributes taken from parameters: resource identifiers only, never payloads
-# -------------------------------------------------------------------------------------------
-
-_Extractor = Callable[[str, Mapping[str, Any], _Attributes, "str | None"], None]
-
-
-def _s3_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    bucket = params.get("Bucket")
-    if isinstance(bucket, str):
-        attributes["aws.s3.bucket"] = bucket
-
-
-def _dynamodb_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    table = params.get("TableName")
-    if isinstance(table, str):
-        attributes["aws.dynamodb.table_names"] = (table,)
-        return
-    items = params.get("RequestItems")  # BatchGetItem, BatchWriteItem
-    if isinstance(items, Mapping):
-        names = tuple(name for name in items if isinstance(name, str))
-        if names:
-            attributes["aws.dynamodb.table_names"] = names
-
-
-_SQS_OPERATION_TYPES = {
-    "SendMessage": "send",
-    "SendMessageBatch": "send",
-    "ReceiveMessage": "receive",
-}
-
-
-def _sqs_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    url = params.get("QueueUrl")
-    if isinstance(url, str):
-        attributes["aws.sqs.queue.url"] = url
-        attributes["messaging.system"] = "aws_sqs"
-        attributes["messaging.destination.name"] = url.rstrip("/").rpartition("/")[2]
-    else:
-        name = params.get("QueueName")
-        if isinstance(name, str):
-            attributes["messaging.system"] = "aws_sqs"
-            attributes["messaging.destination.name"] = name
-    kind = _SQS_OPERATION_TYPES.get(operation)
-    if kind is not None:
-        attributes["messaging.operation.type"] = kind
-
-
-def _sns_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    arn = params.get("TopicArn")
-    if isinstance(arn, str):
-        attributes["aws.sns.topic.arn"] = arn
-        attributes["messaging.system"] = "aws.sns"
-        attributes["messaging.destination.name"] = arn.rpartition(":")[2]
-    if operation in ("Publish", "PublishBatch"):
-        attributes["messaging.operation.type"] = "send"
-
-
-_INVOKE_OPERATIONS = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream"})
-
-
-def _lambda_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    function = params.get("FunctionName")
-    if not isinstance(function, str):
-        return
-    # "name", "name:alias", "123456789012:function:name" or a full ARN
-    _, found, tail = function.partition("function:")
-    name = (tail if found else function).split(":", 1)[0]
-    attributes["aws.lambda.function.name"] = name
-    if operation in _INVOKE_OPERATIONS:
-        attributes["faas.invoked_name"] = name
-        attributes["faas.invoked_provider"] = "aws"
-        if region:
-            attributes["faas.invoked_region"] = region
-
-
-_PARAM_ATTRIBUTES: dict[str, _Extractor] = {
-    "s3": _s3_attributes,
-    "dynamodb": _dynamodb_attributes,
-    "sqs": _sqs_attributes,
-    "sns": _sns_attributes,
-    "lambda": _lambda_attributes,
-}
-
-
-# -------------------------------------------------------------------------------------------
 # Context propagation into messages
 # -------------------------------------------------------------------------------------------
 
@@ -698,32 +643,113 @@ def _with_trace_attributes(
     return {**existing, **new}
 
 
-def _inject_message(params: MutableMapping[str, Any], where: str) -> None:
-    carrier = _carrier()
+def _split_trace_header(carrier: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """The carrier without the X-Ray header, and the header (None when there is none)."""
+    for key, value in carrier.items():
+        if key.lower() == _XRAY_HEADER:
+            return {k: v for k, v in carrier.items() if k != key}, value
+    return carrier, None
+
+
+def _with_trace_header(existing: object, header: str) -> dict[str, Any] | None:
+    """SQS ``MessageSystemAttributes`` with ``AWSTraceHeader``, or None to leave them alone."""
+    if existing is None:
+        existing = {}
+    elif not isinstance(existing, Mapping):
+        return None  # botocore's validation will report it
+    if SQS_TRACE_HEADER in existing:
+        return None  # the caller's own header wins
+    return {**existing, SQS_TRACE_HEADER: {"DataType": "String", "StringValue": header}}
+
+
+def _trace_changes(
+    entry: Mapping[str, Any], carrier: dict[str, str], header: str | None, where: str
+) -> dict[str, Any]:
+    """The new values of ``entry``'s (a request's or a batch entry's) attribute maps."""
+    changes: dict[str, Any] = {}
+    if header is not None:
+        system = _with_trace_header(entry.get("MessageSystemAttributes"), header)
+        if system is not None:
+            changes["MessageSystemAttributes"] = system
     if carrier:
-        attributes = _with_trace_attributes(params.get("MessageAttributes"), carrier, where)
+        attributes = _with_trace_attributes(entry.get("MessageAttributes"), carrier, where)
         if attributes is not None:
-            params["MessageAttributes"] = attributes
+            changes["MessageAttributes"] = attributes
+    return changes
 
 
-def _inject_batch(params: MutableMapping[str, Any], key: str, where: str) -> None:
+def _trace_context(system_attribute: bool) -> tuple[dict[str, str], str | None]:
+    """The carrier, and (for SQS) the X-Ray header split off for ``AWSTraceHeader``.
+
+    X-Ray and Lambda read an SQS message's trace context from its ``AWSTraceHeader`` system
+    attribute, which also leaves the ten message attributes to the user.
+    """
+    carrier = _carrier()
+    if system_attribute and carrier:
+        return _split_trace_header(carrier)
+    return carrier, None
+
+
+def _inject_message(params: MutableMapping[str, Any], where: str, sqs: bool = False) -> None:
+    carrier, header = _trace_context(sqs)
+    if carrier or header is not None:
+        params.update(_trace_changes(params, carrier, header, where))
+
+
+def _inject_batch(
+    params: MutableMapping[str, Any], key: str, where: str, sqs: bool = False
+) -> None:
     entries = params.get(key)
     if not isinstance(entries, list):
         return
-    carrier = _carrier()
-    if not carrier:
+    carrier, header = _trace_context(sqs)
+    if not carrier and header is None:
         return
     # New entry dicts and a new list: the user's own objects stay as they were.
     fresh: list[Any] = []
     for index, entry in enumerate(entries):
         if isinstance(entry, Mapping):
-            attributes = _with_trace_attributes(
-                entry.get("MessageAttributes"), carrier, f"{where} entry {index}"
-            )
-            if attributes is not None:
-                entry = {**entry, "MessageAttributes": attributes}
+            changes = _trace_changes(entry, carrier, header, f"{where} entry {index}")
+            if changes:
+                entry = {**entry, **changes}
         fresh.append(entry)
     params[key] = fresh
+
+
+def _ask_for_trace_context(params: MutableMapping[str, Any]) -> None:
+    """ReceiveMessage: also ask for the attributes the trace context travels in.
+
+    The global propagator's fields (``traceparent``, ...) as message attributes, and the
+    ``AWSTraceHeader`` system attribute, unless the caller asks for them (or "All") already.
+    New lists replace the caller's; messages then also carry these attributes.
+    """
+    try:
+        fields = sorted(propagate.get_global_textmap().fields)
+    except Exception:  # a propagator without fields: nothing to ask for
+        fields = []
+    names = params.get("MessageAttributeNames")
+    if names is None or isinstance(names, list):
+        names = names or []
+        if fields and "All" not in names and ".*" not in names:
+            wanted = [field for field in fields if field not in names]
+            if wanted:
+                params["MessageAttributeNames"] = [*names, *wanted]
+    legacy = params.get("AttributeNames")
+    system = params.get("MessageSystemAttributeNames")
+    asked: list[Any] = []
+    for value in (legacy, system):
+        if isinstance(value, list):
+            asked.extend(value)
+        elif value is not None:
+            return  # botocore's validation will report it
+    if "All" in asked or SQS_TRACE_HEADER in asked:
+        return
+    key = (
+        "AttributeNames"
+        if legacy is not None and system is None
+        else ("MessageSystemAttributeNames")
+    )
+    params[key] = [*(params.get(key) or []), SQS_TRACE_HEADER]
 
 
 def _inject_client_context(params: MutableMapping[str, Any], where: str) -> None:
@@ -763,9 +789,11 @@ def _inject_client_context(params: MutableMapping[str, Any], where: str) -> None
 
 def _inject_sqs(operation: str, params: MutableMapping[str, Any]) -> None:
     if operation == "SendMessage":
-        _inject_message(params, "SQS SendMessage")
+        _inject_message(params, "SQS SendMessage", sqs=True)
     elif operation == "SendMessageBatch":
-        _inject_batch(params, "Entries", "SQS SendMessageBatch")
+        _inject_batch(params, "Entries", "SQS SendMessageBatch", sqs=True)
+    elif operation == "ReceiveMessage":
+        _ask_for_trace_context(params)
 
 
 def _inject_sns(operation: str, params: MutableMapping[str, Any]) -> None:
