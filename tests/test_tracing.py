@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -99,15 +100,13 @@ class _CurrentSpans:
 
 def _table(ddb: Any, name: str) -> None:
     """Create the table unless an earlier test (the other client kind) did."""
-    try:
+    with contextlib.suppress(ddb.exceptions.ResourceInUseException):
         ddb.create_table(
             TableName=name,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-    except ddb.exceptions.ResourceInUseException:
-        pass
 
 
 # -------------------------------------------------------------------------------------------
