@@ -172,7 +172,7 @@ def test_unknown_member_fails_the_call(session: boto3.Session) -> None:
 
 def test_bad_key_is_refused() -> None:
     """Keys use botocore's hyphenized service id and the operation name."""
-    with pytest.raises(ValueError, match=r"service\.Operation"):
+    with pytest.raises(ValueError, match=r"no service 'SQS'; did you mean 'sqs'"):
         Canned({"SQS.GetQueueAttributes": {}})
 
 
