@@ -10,7 +10,7 @@
 Imports neither moto nor the OpenTelemetry SDK.
 """
 
-from botoware.testing._canned import Answer, Canned, UnansweredCall
+from botoware.testing._canned import Answer, Canned, Reply, UnansweredCall, UnexpectedParams, reply
 from botoware.testing._faults import (
     AWSError,
     Fault,
@@ -43,14 +43,17 @@ __all__ = [
     "Faults",
     "Injection",
     "Recorder",
+    "Reply",
     "Rule",
     "UnansweredCall",
+    "UnexpectedParams",
     "WireResponse",
     "connection_error",
     "error",
     "error_response",
     "latency",
     "read_timeout",
+    "reply",
     "response_for",
     "server_error",
     "throttle",
