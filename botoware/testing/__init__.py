@@ -10,6 +10,7 @@
 Imports neither moto nor the OpenTelemetry SDK.
 """
 
+from botoware.testing._cassette import MODES, REDACTED, SECRET_FIELDS, Cassette, Mode, UnrecordedCall
 from botoware.testing._canned import Answer, Canned, Reply, UnansweredCall, UnexpectedParams, reply
 from botoware.testing._faults import (
     AWSError,
@@ -35,18 +36,24 @@ from botoware.testing._wire import (
 )
 
 __all__ = [
+    "MODES",
+    "REDACTED",
+    "SECRET_FIELDS",
     "AWSError",
     "Answer",
     "Canned",
+    "Cassette",
     "Event",
     "Fault",
     "Faults",
     "Injection",
+    "Mode",
     "Recorder",
     "Reply",
     "Rule",
     "UnansweredCall",
     "UnexpectedParams",
+    "UnrecordedCall",
     "WireResponse",
     "connection_error",
     "error",
