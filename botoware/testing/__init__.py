@@ -10,8 +10,15 @@
 Imports neither moto nor the OpenTelemetry SDK.
 """
 
-from botoware.testing._cassette import MODES, REDACTED, SECRET_FIELDS, Cassette, Mode, UnrecordedCall
 from botoware.testing._canned import Answer, Canned, Reply, UnansweredCall, UnexpectedParams, reply
+from botoware.testing._cassette import (
+    MODES,
+    REDACTED,
+    SECRET_FIELDS,
+    Cassette,
+    Mode,
+    UnrecordedCall,
+)
 from botoware.testing._faults import (
     AWSError,
     Fault,

@@ -135,7 +135,7 @@ _STATE = StashKey[_State]()
 
 
 @final
-class _ReplayCredentials(CredentialProvider):  # type: ignore[misc]
+class _ReplayCredentials(CredentialProvider):
     """Placeholder credentials while a cassette only replays: the requests are signed with
     them and never sent, so a test needs no AWS credentials at all."""
 
@@ -143,7 +143,8 @@ class _ReplayCredentials(CredentialProvider):  # type: ignore[misc]
     CANONICAL_NAME = "BotowareCassette"
 
     def load(self) -> Credentials:
-        return Credentials("AKIDBOTOWAREREPLAY00", "botoware-replay-placeholder", method=self.METHOD)
+        key, secret = "AKIDBOTOWAREREPLAY00", "botoware-replay-placeholder"
+        return Credentials(key, secret, method=self.METHOD)
 
 
 @final
@@ -393,17 +394,20 @@ class Cassette:
         wanted = _describe(call.service, call.operation, state.params)
         with self._lock:
             records = [i.record for i in self._interactions]
-        same = [r for r in records if (r["service"], r["operation"]) == (call.service, call.operation)]
+        wanted_name = (call.service, call.operation)
+        same = [r for r in records if (r["service"], r["operation"]) == wanted_name]
         if same:
             closest = min(same, key=lambda r: len(_differing(r.get("params", {}), state.params)))
-            differs = _differing(closest.get("params", {}), state.params)
+            recorded = closest.get("params", {})
+            differs = _differing(recorded, state.params)
             near = (
-                f"closest recorded: {_describe(closest['service'], closest['operation'], closest.get('params', {}))}"
+                f"closest recorded: {_describe(call.service, call.operation, recorded)}"
                 f" (differs in {', '.join(differs)})"
             )
         else:
             names = sorted({f"{r['service']}.{r['operation']}" for r in records})
-            found = difflib.get_close_matches(f"{call.service}.{call.operation}", names, n=1, cutoff=0)
+            name = f"{call.service}.{call.operation}"
+            found = difflib.get_close_matches(name, names, n=1, cutoff=0)
             near = f"closest recorded: {found[0]}" if found else "the cassette records no calls"
         return (
             f"cassette {str(self.path)!r} (mode {self.mode!r}) has no recorded answer for "
@@ -434,7 +438,7 @@ class Cassette:
         payload = shape.serialization.get("payload") if shape is not None else None
         values = {name: value for name, value in parsed.items() if name in members}
         body = values.get(payload) if payload is not None else None
-        if body is not None and hasattr(body, "read"):
+        if payload is not None and body is not None and hasattr(body, "read"):
             # Read it all now (checksums are verified while reading) and hand the user a
             # fresh body over the same bytes.
             content = body.read()
