@@ -27,16 +27,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
 if TYPE_CHECKING:
     import boto3
 
-    from botoware.testing import Canned, Cassette, Faults, Recorder
+    from botoware.testing import Canned, Cassette, Faults, Mode, Recorder
 
 _MODES = ("once", "none", "new_episodes", "all")
+
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -134,7 +136,7 @@ def botoware_cassette(
     mode = request.config.getoption("botoware_record") or marked_mode
     mode = mode or request.config.getini("botoware_record") or "none"
     path = options.pop("path", None) or cassette_path(request)
-    cassette = Cassette(path, mode=mode, **options)
+    cassette = Cassette(path, mode=cast("Mode", mode), **options)
     with _installed(botoware_session, cassette):
         yield cassette
     cassette.save()
@@ -164,7 +166,7 @@ class _Factory:
         count = len(self._installations)
         return self._prefix if count == 0 else f"{self._prefix}-{count + 1}"
 
-    def add(self, plugin: Any) -> Any:
+    def add(self, plugin: T) -> T:
         self._installations.append(_installed(self._session, plugin))
         return plugin
 
