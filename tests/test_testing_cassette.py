@@ -21,6 +21,8 @@ PAYLOAD = bytes(range(256)) * 40  # 10 KiB, not UTF-8: written as base64
 SECRET = "hunter2-correct-horse-battery"
 ROLE = "arn:aws:iam::123456789012:role/reader"
 
+Recorded = tuple[Path, str, dict[str, Any]]
+
 
 def _scenario(session: boto3.Session, endpoint: str, tmp: Path) -> dict[str, Any]:
     """Everything the replay tests replay: what the user's code saw, for comparison."""
@@ -56,7 +58,7 @@ def _scenario(session: boto3.Session, endpoint: str, tmp: Path) -> dict[str, Any
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     """A cassette of the scenario recorded against a moto server that is stopped afterwards.
 
     Yields the cassette path, the server's (now closed) URL and what the code saw then.

@@ -195,8 +195,13 @@ class Recorder:
 
     def _other(self, hook: str, service: str, operation: str) -> None:
         only = self._only
-        if only is not None and not {service, f"{service}.*", f"{service}.{operation}"} & only:
-            return
+        if only is not None:
+            # A client hook has no operation: it counts for any key of its service.
+            names = {service, f"{service}.*", f"{service}.{operation}"}
+            if not (
+                names & only or (not operation and any(k.split(".")[0] == service for k in only))
+            ):
+                return
         with self._lock:
             self._events.append(Event(hook, service, operation, 0))
 
