@@ -143,11 +143,18 @@ def _looks_like_service(name: str) -> bool:
     return bool(name) and name == name.lower() and name.replace("-", "").isalnum()
 
 
+def _closest(word: str, pool: list[str]) -> list[str]:
+    """Up to three close names, only those about as close as the closest one."""
+    found = difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
+    ratios = [difflib.SequenceMatcher(None, word, f).ratio() for f in found]
+    return [f for f, r in zip(found, ratios, strict=True) if r >= ratios[0] - 0.05]
+
+
 def _suggest(word: str, choices: Iterable[str]) -> str:
     pool = sorted(set(choices))
     folded = {c.lower().replace("-", "").replace("_", ""): c for c in pool}
     exact = folded.get(word.lower().replace("-", "").replace("_", ""))
-    found = [exact] if exact else difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
+    found = [exact] if exact else _closest(word, pool)
     if not found:
         return ""
     return "; did you mean " + " or ".join(repr(f) for f in found) + "?"
@@ -155,7 +162,7 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 
 def _service_suggestion(word: str) -> str:
     names = set(client_names()) | set(_ID_HINTS)
-    found = difflib.get_close_matches(word.lower(), sorted(names), n=3, cutoff=0.6)
+    found = _closest(word.lower(), sorted(names))
     if not found:
         return ""
     spelled = []

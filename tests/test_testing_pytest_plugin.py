@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +104,17 @@ def test_record_option_overrides_the_marker(
     result = sample.runpytest_inprocess("--botoware-record=all", "-k", "cassette")
     result.assert_outcomes(passed=1, deselected=2)
     assert len(json.loads(path.read_text())["interactions"]) == 1
+
+
+def test_docs_pytest_example_records_then_replays(
+    pytester: pytest.Pytester, moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/testing.md's test module passes recording against moto, then replaying offline."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "testing.md").read_text()
+    (module,) = re.findall(r"^```python\n(# test_inventory\.py\n.*?)^```", page, re.S | re.M)
+    pytester.makepyfile(test_inventory=module)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    pytester.runpytest_inprocess("--botoware-record").assert_outcomes(passed=3)
+    assert (pytester.path / "cassettes" / "test_inventory").is_dir()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    pytester.runpytest_inprocess().assert_outcomes(passed=3)

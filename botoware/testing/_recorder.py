@@ -35,8 +35,8 @@ class Event(_Fields):
     :ivar operation: the operation; ``""`` for ``client_created``.
     :ivar attempt: ``call.attempt`` when the hook ran (0 before the first request, and for
         run and client hooks).
-    :ivar params: the call's parameters (``call.params``, the user's dict), None for run
-        and client hooks.
+    :ivar params: the call's parameters (``call.params``: the user's dict, to which
+        botocore's handlers may add defaults), None for run and client hooks.
     :ivar error: the AWS error code (``"NoSuchKey"``) or exception class name
         (``"EndpointConnectionError"``) the hook saw, else None; set for
         ``response_received``, ``needs_retry``, ``after_call`` and ``after_call_error``.
