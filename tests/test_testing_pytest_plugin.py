@@ -96,12 +96,12 @@ def test_missing_cassette_says_how_to_record(sample: pytest.Pytester) -> None:
 def test_record_option_overrides_the_marker(
     sample: pytest.Pytester, moto_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--botoware-record=all re-records a cassette that its marker's 'once' would replay."""
+    """--botoware-record-mode=all re-records a cassette that its marker's 'once' would replay."""
     monkeypatch.setenv("SAMPLE_MOTO_URL", moto_url)
     path = sample.path / "cassettes" / "test_sample" / "test_cassette.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"botoware_cassette": 1, "interactions": []}))
-    result = sample.runpytest_inprocess("--botoware-record=all", "-k", "cassette")
+    result = sample.runpytest_inprocess("--botoware-record-mode=all", "-k", "cassette")
     result.assert_outcomes(passed=1, deselected=2)
     assert len(json.loads(path.read_text())["interactions"]) == 1
 
@@ -114,7 +114,7 @@ def test_docs_pytest_example_records_then_replays(
     (module,) = re.findall(r"^```python\n(# test_inventory\.py\n.*?)^```", page, re.S | re.M)
     pytester.makepyfile(test_inventory=module)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    pytester.runpytest_inprocess("--botoware-record").assert_outcomes(passed=3)
+    pytester.runpytest_inprocess("--botoware-record", "test_inventory.py").assert_outcomes(passed=3)
     assert (pytester.path / "cassettes" / "test_inventory").is_dir()
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     pytester.runpytest_inprocess().assert_outcomes(passed=3)

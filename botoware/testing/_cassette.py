@@ -412,7 +412,7 @@ class Cassette:
         return (
             f"cassette {str(self.path)!r} (mode {self.mode!r}) has no recorded answer for "
             f"{wanted}; {near}. Nothing was sent. Record it with mode 'new_episodes' "
-            "(pytest --botoware-record=new_episodes) or re-record with 'all'."
+            "(pytest --botoware-record-mode=new_episodes) or re-record with 'all'."
         )
 
     def _snapshot(self, call: Call, state: _State, parsed: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,10 @@ the test):
 - ``botoware_cassette``: a :class:`~botoware.testing.Cassette` named after the test,
   ``cassettes/<module>/<test>.json`` beside the test file, saved after the test.
 
-The cassette's mode is ``--botoware-record[=MODE]`` if given (alone it means ``once``),
-else the test's ``@pytest.mark.botoware_cassette(mode=...)``, else the ``botoware_record``
-ini option, else ``none`` (replay only: a missing cassette is an error saying how to
-record it).
+The cassette's mode is ``--botoware-record-mode=MODE`` if given, else ``once`` if
+``--botoware-record`` is, else the test's ``@pytest.mark.botoware_cassette(mode=...)``,
+else the ``botoware_record`` ini option, else ``none`` (replay only: a missing cassette is
+an error saying how to record it).
 """
 
 from __future__ import annotations
@@ -45,14 +45,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("botoware", "botoware cassettes")
     group.addoption(
         "--botoware-record",
-        nargs="?",
+        action="store_const",
         const="once",
+        dest="botoware_record",
         default=None,
+        help="record the botoware cassettes that are missing (mode 'once'); overrides the "
+        "botoware_cassette marker.",
+    )
+    group.addoption(
+        "--botoware-record-mode",
         choices=_MODES,
+        dest="botoware_record_mode",
+        default=None,
         metavar="MODE",
-        help="record botoware cassettes: 'once' (the default when no MODE is given) records "
-        "missing cassettes, 'new_episodes' adds calls a cassette lacks, 'all' re-records, "
-        "'none' only replays. Overrides the botoware_cassette marker.",
+        help="cassette mode for every test: 'once' records missing cassettes, "
+        "'new_episodes' adds the calls a cassette lacks, 'all' re-records, 'none' only "
+        "replays. Overrides --botoware-record and the botoware_cassette marker.",
     )
     parser.addini(
         "botoware_record",
@@ -133,7 +141,9 @@ def botoware_cassette(
     marker = request.node.get_closest_marker("botoware_cassette")
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     marked_mode = options.pop("mode", None)
-    mode = request.config.getoption("botoware_record") or marked_mode
+    config = request.config
+    mode = config.getoption("botoware_record_mode") or config.getoption("botoware_record")
+    mode = mode or marked_mode
     mode = mode or request.config.getini("botoware_record") or "none"
     path = options.pop("path", None) or cassette_path(request)
     cassette = Cassette(path, mode=cast("Mode", mode), **options)
