@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import boto3
@@ -123,3 +125,16 @@ def test_botoware_scope_client_name_reaches_the_service(session: boto3.Session) 
         client = session.client("secretsmanager", endpoint_url="http://127.0.0.1:9")
         client.get_secret_value(SecretId="x")
     assert plugin.seen == "GetSecretValue"
+
+
+def test_models_are_read_lazily_one_service_at_a_time() -> None:
+    """Importing botoware reads no model; checking "sqs.SendMessage" reads SQS's alone."""
+    code = (
+        "import botoware, botoware.testing, botoware.plugins.retry\n"
+        "from botoware import _names\n"
+        "assert _names.client_names.cache_info().currsize == 0\n"
+        "assert _names._model.cache_info().currsize == 0\n"
+        "_names.canonical_key('sqs.SendMessage', 'key')\n"
+        "assert _names._model.cache_info().currsize == 1, _names._model.cache_info()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
