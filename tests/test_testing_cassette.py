@@ -386,3 +386,30 @@ def test_bad_cassette_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"interactions": []}')
     with pytest.raises(botoware.ConfigurationError, match=r"no botoware cassette"):
         Cassette(path, mode="none")
+
+
+def test_credential_calls_are_not_recorded(
+    moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An assume-role profile's STS call, made while signing the user's call, is not recorded."""
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile base]\n"
+        f"aws_access_key_id = {CREDENTIALS['aws_access_key_id']}\n"
+        f"aws_secret_access_key = {CREDENTIALS['aws_secret_access_key']}\n"
+        "[profile reader]\n"
+        f"role_arn = {ROLE}\n"
+        "source_profile = base\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_url)
+    session = boto3.Session(profile_name="reader", region_name="us-east-1")
+    recorder = Recorder()
+    path = tmp_path / "role.json"
+    with Cassette(path, mode="once").use(session, recorder):
+        session.client("s3", endpoint_url=moto_url).list_buckets()
+    assert ("after_call", "sts", "AssumeRole", 1) in recorder.events
+    records = json.loads(path.read_text())["interactions"]
+    assert [r["operation"] for r in records] == ["ListBuckets"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import datetime
 import difflib
 import hashlib
@@ -122,16 +123,25 @@ class _Interaction:
 class _State:
     """Per call: the model, the match key, and what replays or was recorded."""
 
-    __slots__ = ("model", "params", "played", "snapshot")
+    __slots__ = ("model", "nested", "outer", "params", "played", "snapshot")
 
-    def __init__(self, model: OperationModel, params: dict[str, Any]) -> None:
+    def __init__(self, model: OperationModel, params: dict[str, Any], outer: Call | None) -> None:
         self.model = model
         self.params = params
+        self.outer = outer
+        self.nested = outer is not None and not outer.ended
         self.played: _Interaction | None = None
         self.snapshot: dict[str, Any] | None = None
 
 
 _STATE = StashKey[_State]()
+
+# The call in progress in this thread (or asyncio task). A call that starts while another
+# is in progress is botocore's own: credentials fetched through STS or SSO at signing time,
+# endpoint discovery. Those are sent, never recorded.
+_RUNNING: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
+    "botoware_cassette_call", default=None
+)
 
 
 @final
@@ -177,7 +187,9 @@ class Cassette:
 
     Never written: request headers (signatures, ``X-Amz-Security-Token``), credentials,
     and any member botocore's model marks ``sensitive`` or named in :data:`SECRET_FIELDS` or
-    ``secrets``, in parameters and responses alike (replaced by :data:`REDACTED`).
+    ``secrets``, in parameters and responses alike (replaced by :data:`REDACTED`). Calls
+    botocore makes while another call is in progress (credentials fetched through STS or
+    SSO when a request is signed, endpoint discovery) are sent but not recorded.
 
     :param path: the cassette file (JSON).
     :param mode: ``"once"``, ``"none"``, ``"new_episodes"`` or ``"all"``.
@@ -316,7 +328,8 @@ class Cassette:
     ) -> None:
         if call.presigned:
             return
-        state = _State(model, self._params_of(call, params, model))
+        state = _State(model, self._params_of(call, params, model), _RUNNING.get())
+        _RUNNING.set(call)
         call.stash[_STATE] = state
         if self.replaying:
             state.played = self._take(call, state)
@@ -333,7 +346,7 @@ class Cassette:
         self, call: Call, parsed_response: dict[str, Any] | None
     ) -> None:
         state = call.stash.get(_STATE, None)
-        if state is None or state.played is not None or not self.recording:
+        if state is None or state.played is not None or state.nested or not self.recording:
             return
         if parsed_response is None:
             state.snapshot = None
@@ -342,12 +355,20 @@ class Cassette:
 
     def botoware_after_call(self, call: Call) -> None:
         state = call.stash.get(_STATE, None)
-        if state is None or state.snapshot is None:
+        if state is None:
+            return
+        _RUNNING.set(state.outer)
+        if state.snapshot is None:
             return
         snapshot, state.snapshot = state.snapshot, None
         with self._lock:
             self._add(_Interaction(snapshot))
             self._new += 1
+
+    def botoware_after_call_error(self, call: Call) -> None:
+        state = call.stash.get(_STATE, None)
+        if state is not None:
+            _RUNNING.set(state.outer)
 
     # ---- internals ------------------------------------------------------------------
 
