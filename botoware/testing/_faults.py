@@ -334,7 +334,8 @@ class Injection(NamedTuple):
 class Faults:
     """A plugin that fails chosen attempts at ``before_send``; botocore retries them as usual.
 
-    Keys are ``"service.Operation"``, ``"service.*"`` or ``"*"`` (the most specific wins);
+    Keys are ``"service.Operation"``, ``"service.*"`` or ``"*"`` (the most specific wins),
+    checked against botocore's models (a boto3 client name means its service id);
     a rule is a list with one entry per attempt of **each call** (None lets the attempt
     through; attempts past the end go through), a single fault for every attempt, or
     ``(probability, fault)`` pairs drawn per attempt from a ``random.Random(seed)``::

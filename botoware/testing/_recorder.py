@@ -42,8 +42,8 @@ class Event(_Fields):
         ``response_received``, ``needs_retry``, ``after_call`` and ``after_call_error``.
     """
 
-    params: Mapping[str, Any] | None
-    error: str | None
+    params: Mapping[str, Any] | None = None
+    error: str | None = None
 
     def __new__(
         cls,
