@@ -15,13 +15,15 @@ import contextlib
 import contextvars
 import datetime
 import difflib
+import functools
 import hashlib
+import inspect
 import io
 import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, final, get_args
 
@@ -88,12 +90,11 @@ class UnrecordedCall(AssertionError):
 class _Interaction:
     """One recorded call and its outcome, as in the file."""
 
-    __slots__ = ("_wire", "data", "key", "record")
+    __slots__ = ("_wire", "key", "record")
 
     def __init__(self, record: dict[str, Any]) -> None:
         self.record = record
         self.key = _match_key(record["service"], record["operation"], record.get("params", {}))
-        self.data: Any = _decode(record.get("response") or {})
         self._wire: WireResponse | None = None
 
     @property
@@ -114,7 +115,7 @@ class _Interaction:
                 found = record["error"]
                 wire = wire_error(model, str(found.get("Code")), str(found.get("Message")), status)
             else:
-                wire = wire_response(model, self.data, status)
+                wire = wire_response(model, _decode(record.get("response") or {}), status)
             self._wire = wire
         return wire.respond(url)
 
@@ -459,18 +460,33 @@ class Cassette:
         payload = shape.serialization.get("payload") if shape is not None else None
         values = {name: value for name, value in parsed.items() if name in members}
         body = values.get(payload) if payload is not None else None
+        pending = False
         if payload is not None and body is not None and hasattr(body, "read"):
-            # Read it all now (checksums are verified while reading) and hand the user a
-            # fresh body over the same bytes.
-            content = body.read()
-            parsed[payload] = StreamingBody(io.BytesIO(content), len(content))
-            values[payload] = content
+            if inspect.iscoroutinefunction(body.read):
+                # aiobotocore: a hook cannot await, so the body is recorded as the user
+                # reads it (every async read, iteration and line method goes through read).
+                _tee(body, functools.partial(self._body_read, record, members[payload], payload))
+                values.pop(payload)
+                pending = True
+            else:
+                # Read it all now (checksums are verified while reading) and hand the user
+                # a fresh body over the same bytes.
+                content = body.read()
+                parsed[payload] = StreamingBody(io.BytesIO(content), len(content))
+                values[payload] = content
         data = {
             name: _encode(self._redact(members[name], name, value))
             for name, value in values.items()
         }
         record["response"] = data
+        if pending:
+            record["unsupported"] = "a streaming body not read to its end while recording"
         return record
+
+    def _body_read(self, record: dict[str, Any], shape: Shape, name: str, content: bytes) -> None:
+        with self._lock:
+            record["response"][name] = _encode(self._redact(shape, name, content))
+            record.pop("unsupported", None)
 
     def _redact(self, shape: Shape | None, name: str, value: Any) -> Any:
         if name in self._secrets or (shape is not None and shape.metadata.get("sensitive")):
@@ -491,6 +507,25 @@ class Cassette:
 
     def __repr__(self) -> str:
         return f"<Cassette {str(self.path)!r} mode={self.mode} records={len(self._interactions)}>"
+
+
+def _tee(body: Any, done: Callable[[bytes], None]) -> None:
+    """Copy what the user reads from an async body; call ``done`` with it all at the end."""
+    original = body.read
+    chunks: list[bytes] = []
+    expected = getattr(body, "_content_length", None)
+
+    async def read(amt: int | None = None) -> bytes:
+        data: bytes = await original(amt)
+        if data:
+            chunks.append(data)
+        total = sum(map(len, chunks))
+        if not data or amt is None or (expected is not None and total >= int(expected)):
+            body.read = original
+            done(b"".join(chunks))
+        return data
+
+    body.read = read
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
