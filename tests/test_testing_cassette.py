@@ -413,3 +413,38 @@ def test_credential_calls_are_not_recorded(
     assert ("after_call", "sts", "AssumeRole", 1) in recorder.events
     records = json.loads(path.read_text())["interactions"]
     assert [r["operation"] for r in records] == ["ListBuckets"]
+
+
+def test_sensitive_members_of_the_model_are_redacted(
+    session: boto3.Session, moto_url: str, tmp_path: Path
+) -> None:
+    """KMS Plaintext, marked sensitive in botocore's model, is never written; replay works."""
+    path = tmp_path / "kms.json"
+    with Cassette(path, mode="once").use(session):
+        kms = session.client("kms", endpoint_url=moto_url)
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key, Plaintext=b"launch-code-0000")["CiphertextBlob"]
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"launch-code-0000"
+    assert "launch-code" not in path.read_text()
+    with Cassette(path, mode="none").use(session):
+        kms = session.client("kms", endpoint_url="http://127.0.0.1:9")
+        kms.create_key()
+        kms.encrypt(KeyId=key, Plaintext=b"launch-code-0000")
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == REDACTED.encode()
+
+
+def test_unreplayable_record_says_why(tmp_path: Path, session: boto3.Session) -> None:
+    """A record marked unsupported (an event stream) fails its replay with the reason."""
+    path = tmp_path / "stream.json"
+    record = {
+        "service": "s3",
+        "operation": "ListBuckets",
+        "params": {},
+        "status": 200,
+        "unsupported": "event-stream responses are not recorded",
+    }
+    path.write_text(json.dumps({"botoware_cassette": 1, "interactions": [record]}))
+    with Cassette(path, mode="none").use(session):
+        s3 = session.client("s3", endpoint_url="http://127.0.0.1:9")
+        with pytest.raises(NotImplementedError, match=r"event-stream responses are not recorded"):
+            s3.list_buckets()

@@ -108,8 +108,8 @@ class _Interaction:
             status = int(record.get("status", 200))
             if record.get("unsupported"):
                 raise NotImplementedError(
-                    f"botoware cannot replay {self.name}: {record['unsupported']} responses "
-                    "are not recorded."
+                    f"botoware cannot replay {self.name}: {record['unsupported']}. "
+                    "Record it again (mode 'all'), or answer it with Canned."
                 )
             if "error" in record:
                 found = record["error"]
@@ -453,7 +453,7 @@ class Cassette:
             record["error"] = {"Code": error.get("Code"), "Message": error.get("Message", "")}
             return record
         if model.has_event_stream_output:
-            record["unsupported"] = "event stream"
+            record["unsupported"] = "event-stream responses are not recorded"
             return record
         shape = model.output_shape
         members = shape.members if shape is not None else {}
@@ -480,7 +480,7 @@ class Cassette:
         }
         record["response"] = data
         if pending:
-            record["unsupported"] = "a streaming body not read to its end while recording"
+            record["unsupported"] = "its streaming body was not read to the end while recording"
         return record
 
     def _body_read(self, record: dict[str, Any], shape: Shape, name: str, content: bytes) -> None:
