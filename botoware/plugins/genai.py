@@ -26,10 +26,15 @@ import re
 import threading
 import time
 import weakref
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, cast, final
 
+import prometheus_client.values
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from botoware.errors import ConfigurationError
 from botoware.hooks.call import StashKey
@@ -141,44 +146,51 @@ def _latest_only() -> bool:
 
 @final
 class _Instruments:
-    """The Prometheus histograms of one registry and its label limits, shared by every plugin
-    built on it."""
+    """The genai histograms of one registry and its label limits, shared by every plugin
+    built on it.
 
-    __slots__ = ("chunk", "codes", "duration", "lock", "max_models", "models", "tokens")
+    By default a call's observations are plain additions under one lock, exposed by a
+    collector at scrape time (as the metrics plugin does); in prometheus_client's
+    multiprocess mode, whose values live in shared files, its ``Histogram`` objects are used.
+    """
+
+    __slots__ = (
+        "client",
+        "codes",
+        "collector",
+        "lock",
+        "max_models",
+        "models",
+        "rows",
+        "values_lock",
+    )
 
     def __init__(self, registry: CollectorRegistry, max_models: int) -> None:
         self.max_models = max_models
         self.models: set[str] = set()
         self.codes: set[str] = set()
-        self.lock = threading.Lock()
-        created: list[Histogram] = []
+        self.lock = threading.Lock()  # admitted labels
+        self.values_lock = threading.Lock()  # every fast series' numbers
+        self.rows: list[_FastSeries] = []
+        fast = prometheus_client.values.ValueClass is prometheus_client.values.MutexValue
+        self.collector: _Collector | None = _Collector(self) if fast else None
+        self.client: tuple[Histogram, Histogram, Histogram] | None = None
+        registered: list[Any] = []
         try:
-            self.tokens = Histogram(
-                TOKEN_USAGE,
-                "Tokens used by GenAI calls, by token type (input, output).",
-                _TOKEN_LABELS,
-                buckets=TOKEN_BUCKETS,
-                registry=registry,
-            )
-            created.append(self.tokens)
-            self.duration = Histogram(
-                OPERATION_DURATION,
-                "Duration of GenAI calls; a streamed call until its stream ended.",
-                _DURATION_LABELS,
-                buckets=DURATION_BUCKETS,
-                registry=registry,
-            )
-            created.append(self.duration)
-            self.chunk = Histogram(
-                TIME_TO_FIRST_CHUNK,
-                "Seconds from a streamed GenAI call to the first event of its stream.",
-                _CHUNK_LABELS,
-                buckets=DURATION_BUCKETS,
-                registry=registry,
-            )
+            if self.collector is not None:
+                registry.register(self.collector)
+                registered.append(self.collector)
+            else:
+                self.client = tuple(  # type: ignore[assignment]
+                    Histogram(name, _HELP[name], labels, buckets=buckets, registry=None)
+                    for name, labels, buckets in _FAMILIES
+                )
+                for histogram in self.client or ():
+                    registry.register(histogram)
+                    registered.append(histogram)
         except ValueError as exc:
-            for histogram in created:
-                registry.unregister(histogram)
+            for collector in registered:
+                registry.unregister(collector)
             raise ConfigurationError(
                 f"the registry already has a metric the genai plugin would create ({exc}); "
                 "pass GenAIPlugin(registry=...) another registry."
@@ -192,6 +204,103 @@ class _Instruments:
                 known.add(value)
                 return value
         return OTHER
+
+
+_HELP = {
+    TOKEN_USAGE: "Tokens used by GenAI calls, by token type (input, output).",
+    OPERATION_DURATION: "Duration of GenAI calls; a streamed call until its stream ended.",
+    TIME_TO_FIRST_CHUNK: "Seconds from a streamed GenAI call to the first event of its stream.",
+}
+_FAMILIES = (
+    (TOKEN_USAGE, _TOKEN_LABELS, TOKEN_BUCKETS),
+    (OPERATION_DURATION, _DURATION_LABELS, DURATION_BUCKETS),
+    (TIME_TO_FIRST_CHUNK, _CHUNK_LABELS, DURATION_BUCKETS),
+)
+
+
+def _new_counts(buckets: tuple[float, ...]) -> list[float]:
+    return [0.0] * (len(buckets) + 2)  # per bucket (not cumulative), +Inf, then the sum
+
+
+def _add(counts: list[float], buckets: tuple[float, ...], value: float) -> None:
+    counts[bisect_left(buckets, value)] += 1.0
+    counts[-1] += value
+
+
+@final
+class _FastSeries:
+    """The numbers of one (GenAI operation, model label), updated under one lock."""
+
+    __slots__ = ("chunk", "created", "duration", "input", "labels", "output")
+
+    def __init__(self, labels: tuple[str, str, str]) -> None:
+        self.labels = labels
+        self.input = _new_counts(TOKEN_BUCKETS)
+        self.output = _new_counts(TOKEN_BUCKETS)
+        self.chunk = _new_counts(DURATION_BUCKETS)
+        self.duration: dict[str, list[float]] = {}  # error type ("" for none) -> counts
+        self.created = time.time()
+
+
+@final
+class _Collector(Collector):
+    """Exposes the fast series of one registry as the three histogram families."""
+
+    def __init__(self, instruments: _Instruments) -> None:
+        self._instruments = instruments
+        go_string = cast("Callable[[float], str]", floatToGoString)  # untyped upstream
+        self._bounds = {
+            buckets: [go_string(b) for b in (*buckets, float("inf"))]
+            for buckets in (TOKEN_BUCKETS, DURATION_BUCKETS)
+        }
+
+    def describe(self) -> list[Metric]:
+        return list(self._families())
+
+    @staticmethod
+    def _families() -> tuple[HistogramMetricFamily, ...]:
+        return tuple(
+            HistogramMetricFamily(name, _HELP[name], labels=labels) for name, labels, _ in _FAMILIES
+        )
+
+    def _add_metric(
+        self,
+        family: HistogramMetricFamily,
+        labels: list[str],
+        counts: list[float],
+        buckets: tuple[float, ...],
+    ) -> None:
+        cumulative = 0.0
+        rows: list[tuple[str, float]] = []
+        for le, count in zip(self._bounds[buckets], counts[:-1], strict=True):
+            cumulative += count
+            rows.append((le, cumulative))
+        family.add_metric(labels, rows, counts[-1])
+
+    def collect(self) -> list[Metric]:
+        instruments = self._instruments
+        with instruments.values_lock:
+            rows = [
+                (
+                    list(series.labels),
+                    list(series.input),
+                    list(series.output),
+                    list(series.chunk),
+                    {code: list(counts) for code, counts in series.duration.items()},
+                )
+                for series in instruments.rows
+            ]
+        tokens, duration, chunk = self._families()
+        for labels, inputs, outputs, chunks, durations in rows:
+            if inputs[-1] or any(inputs[:-1]):
+                self._add_metric(tokens, [*labels, "input"], inputs, TOKEN_BUCKETS)
+            if outputs[-1] or any(outputs[:-1]):
+                self._add_metric(tokens, [*labels, "output"], outputs, TOKEN_BUCKETS)
+            if any(chunks[:-1]):
+                self._add_metric(chunk, labels, chunks, DURATION_BUCKETS)
+            for code, counts in durations.items():
+                self._add_metric(duration, [*labels, code], counts, DURATION_BUCKETS)
+        return [tokens, duration, chunk]
 
 
 _REGISTRIES: weakref.WeakKeyDictionary[CollectorRegistry, _Instruments] = (
@@ -243,20 +352,17 @@ class _Otel:
 
 @final
 class _Series:
-    """The bound Prometheus children and OpenTelemetry attribute sets of one (GenAI
-    operation, model label), built once."""
+    """Where the observations of one (GenAI operation, model label) go, with their
+    OpenTelemetry attribute sets built once."""
 
     __slots__ = (
-        "chunk",
-        "errors",
-        "input",
-        "labels",
-        "ok",
+        "client",
+        "fast",
+        "instruments",
         "otel",
         "otel_errors",
         "otel_input",
         "otel_output",
-        "output",
     )
 
     def __init__(
@@ -267,12 +373,15 @@ class _Series:
         otel_base: dict[str, Any] | None,
     ) -> None:
         labels = (operation, bedrock.PROVIDER, model)
-        self.labels = labels
-        self.input: Callable[[float], None] = instruments.tokens.labels(*labels, "input").observe
-        self.output: Callable[[float], None] = instruments.tokens.labels(*labels, "output").observe
-        self.ok: Callable[[float], None] = instruments.duration.labels(*labels, "").observe
-        self.chunk: Callable[[float], None] = instruments.chunk.labels(*labels).observe
-        self.errors: dict[str, Callable[[float], None]] = {}
+        self.instruments = instruments
+        self.fast: _FastSeries | None = None
+        self.client: tuple[str, str, str] | None = None
+        if instruments.collector is not None:
+            self.fast = _FastSeries(labels)
+            with instruments.values_lock:
+                instruments.rows.append(self.fast)
+        else:
+            self.client = labels
         self.otel: Attributes = otel_base
         self.otel_input: Attributes = None
         self.otel_output: Attributes = None
@@ -281,11 +390,37 @@ class _Series:
             self.otel_input = {**otel_base, "gen_ai.token.type": "input"}
             self.otel_output = {**otel_base, "gen_ai.token.type": "output"}
 
-    def failed(self, instruments: _Instruments, label: str) -> Callable[[float], None]:
-        observe = self.errors.get(label)
-        if observe is None:
-            observe = self.errors[label] = instruments.duration.labels(*self.labels, label).observe
-        return observe
+    def record(
+        self,
+        elapsed: float,
+        code: str,
+        total_input: int | None,
+        output: int | None,
+        first: float | None,
+    ) -> None:
+        fast = self.fast
+        if fast is not None:
+            with self.instruments.values_lock:
+                counts = fast.duration.get(code)
+                if counts is None:
+                    counts = fast.duration[code] = _new_counts(DURATION_BUCKETS)
+                _add(counts, DURATION_BUCKETS, elapsed)
+                if total_input is not None:
+                    _add(fast.input, TOKEN_BUCKETS, total_input)
+                if output is not None:
+                    _add(fast.output, TOKEN_BUCKETS, output)
+                if first is not None:
+                    _add(fast.chunk, DURATION_BUCKETS, first)
+            return
+        tokens, duration, chunk = self.instruments.client or ()
+        labels = self.client or ()
+        duration.labels(*labels, code).observe(elapsed)
+        if total_input is not None:
+            tokens.labels(*labels, "input").observe(total_input)
+        if output is not None:
+            tokens.labels(*labels, "output").observe(output)
+        if first is not None:
+            chunk.labels(*labels).observe(first)
 
     def otel_failed(self, label: str) -> Attributes:
         attributes = self.otel_errors.get(label)
@@ -502,25 +637,27 @@ class GenAIPlugin:
 
         model = params.get("modelId")
         model = model if isinstance(model, str) else ""
-        attributes: bedrock.Attributes = {bedrock.PROVIDER_NAME: bedrock.PROVIDER}
-        if not self._latest:
-            attributes[bedrock.SYSTEM] = bedrock.PROVIDER
+        span = span_of(call)
         family: bedrock.Family | None = None
         body: Mapping[str, Any] | None = None
+        attributes: bedrock.Attributes = {}
         if call.operation.startswith("Converse"):
             operation = bedrock.CHAT
-            bedrock.converse_request(params, attributes)
+            if span is not None:  # without a span only the metrics' labels are needed
+                bedrock.converse_request(params, attributes)
         else:
             family = bedrock.family_of(model)
             body = bedrock.load_json(params.get("body"))
             operation = bedrock.invoke_request(params, family, body, attributes)
-        attributes[bedrock.OPERATION_NAME] = operation
-        if model:
-            attributes[bedrock.REQUEST_MODEL] = model
-        if _OPERATIONS[call.operation]:
-            attributes[bedrock.REQUEST_STREAM] = True
-        span = span_of(call)
         if span is not None:
+            attributes[bedrock.PROVIDER_NAME] = bedrock.PROVIDER
+            if not self._latest:
+                attributes[bedrock.SYSTEM] = bedrock.PROVIDER
+            attributes[bedrock.OPERATION_NAME] = operation
+            if model:
+                attributes[bedrock.REQUEST_MODEL] = model
+            if _OPERATIONS[call.operation]:
+                attributes[bedrock.REQUEST_STREAM] = True
             if self._capture:
                 if family is None:
                     bedrock.converse_content(params, attributes)
@@ -528,9 +665,9 @@ class GenAIPlugin:
                     bedrock.invoke_content(family, body, attributes)
             span.update_name(f"{operation} {model}" if model else operation)
             span.set_attributes(attributes)
+        series = self._series.get((operation, model)) or self._series_of(operation, model)
         call.stash[self._key] = _Observation(
-            self, call.started, operation, family, self._series_of(operation, model), span,
-            self._capture,
+            self, call.started, operation, family, series, span, self._capture
         )
 
     # ---- the end of a call --------------------------------------------------------------
@@ -607,27 +744,20 @@ class GenAIPlugin:
         series = observation.series
         outcome = observation.outcome
         total = outcome.total_input()
+        output = outcome.output
+        first = observation.first_chunk
         label = None
-        if code is None:
-            series.ok(elapsed)
-        else:
+        if code is not None:
             instruments = self._instruments
             label = instruments.admit(instruments.codes, code, _CODE, 100)
-            series.failed(instruments, label)(elapsed)
-        if total is not None:
-            series.input(total)
-        if outcome.output is not None:
-            series.output(outcome.output)
-        first = observation.first_chunk
-        if first is not None:
-            series.chunk(first)
+        series.record(elapsed, label or "", total, output, first)
         otel = self._otel
         if otel is not None:
             otel.duration.record(elapsed, series.otel if label is None else series.otel_failed(label))
             if total is not None:
                 otel.tokens.record(total, series.otel_input)
-            if outcome.output is not None:
-                otel.tokens.record(outcome.output, series.otel_output)
+            if output is not None:
+                otel.tokens.record(output, series.otel_output)
             if first is not None:
                 otel.chunk.record(first, series.otel)
 
