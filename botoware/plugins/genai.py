@@ -37,9 +37,9 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from botoware.errors import ConfigurationError
-from botoware.hooks.call import StashKey
 from botoware.plugins import _bedrock as bedrock
 from botoware.plugins._genai_stream import observe_body, observe_stream
+from botoware.plugins.tracing import hold_span, span_of
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
@@ -612,7 +612,6 @@ class GenAIPlugin:
         self._instruments = _instruments_for(self._registry, max_models)
         self._otel = None if meter_provider is None else _Otel(meter_provider)
         self._series: dict[tuple[str, str], _Series] = {}
-        self._key = StashKey[_Observation]()
         self._failed = False
 
     def __repr__(self) -> str:
@@ -620,21 +619,12 @@ class GenAIPlugin:
         otel = ", meter_provider=..." if self._otel is not None else ""
         return f"GenAIPlugin(registry={where}{otel}, capture_content={self._capture})"
 
-    # ---- the start of a call ------------------------------------------------------------
+    # ---- the call ----------------------------------------------------------------------
+    # Everything happens at the end of the call (one hook per call keeps the cost down):
+    # the call's span is still open then (the tracing plugin ends it in its own trylast
+    # terminal hooks), and call.params are the parameters the user passed.
 
-    def botoware_before_parameter_build(self, call: Call, params: dict[str, Any]) -> None:
-        # Not provide_client_params: that one stops at the first plugin replacing the params.
-        # The tracing plugin's span exists by now (it starts in provide_client_params).
-        if call.operation not in _OPERATIONS or call.presigned:
-            return
-        try:
-            self._start(call, params)
-        except Exception:
-            self._report("before_parameter_build")
-
-    def _start(self, call: Call, params: Mapping[str, Any]) -> None:
-        from botoware.plugins.tracing import span_of
-
+    def _start(self, call: Call, params: Mapping[str, Any]) -> _Observation:
         model = params.get("modelId")
         model = model if isinstance(model, str) else ""
         span = span_of(call)
@@ -666,17 +656,23 @@ class GenAIPlugin:
             span.update_name(f"{operation} {model}" if model else operation)
             span.set_attributes(attributes)
         series = self._series.get((operation, model)) or self._series_of(operation, model)
-        call.stash[self._key] = _Observation(
-            self, call.started, operation, family, series, span, self._capture
-        )
+        return _Observation(self, call.started, operation, family, series, span, self._capture)
 
     # ---- the end of a call --------------------------------------------------------------
 
     def botoware_after_call(
         self, call: Call, http_response: AWSResponse, parsed: dict[str, Any]
     ) -> None:
-        observation = call.stash.get(self._key, None)
-        if observation is None:
+        operation = call.operation
+        if operation not in _OPERATIONS:
+            return
+        try:
+            if operation == "Converse" and not self._capture and span_of(call) is None:
+                self._count_converse(call, http_response.status_code, parsed)
+                return
+            observation = self._start(call, call.params)
+        except Exception:
+            self._report("after_call")
             return
         try:
             status = http_response.status_code
@@ -704,17 +700,54 @@ class GenAIPlugin:
             self._report("after_call")
         observation._end(None)
 
+    def _count_converse(self, call: Call, status: int, parsed: Mapping[str, Any]) -> None:
+        """Metrics of a Converse call without a span: what every call needs, nothing else."""
+        elapsed = time.monotonic() - call.started
+        model = call.params.get("modelId")
+        model = model if isinstance(model, str) else ""
+        series = self._series.get((bedrock.CHAT, model)) or self._series_of(bedrock.CHAT, model)
+        if status >= 300:
+            code = self._instruments.admit(
+                self._instruments.codes, _code_of(parsed, status), _CODE, 100
+            )
+            series.record(elapsed, code, None, None, None)
+            if self._otel is not None:
+                self._otel.duration.record(elapsed, series.otel_failed(code))
+            return
+        usage = parsed.get("usage") or {}
+        total = usage.get("inputTokens")
+        output = usage.get("outputTokens")
+        if type(total) is int:
+            total += (usage.get("cacheReadInputTokens") or 0) + (
+                usage.get("cacheWriteInputTokens") or 0
+            )
+        else:
+            total = None
+        if type(output) is not int:
+            output = None
+        series.record(elapsed, "", total, output, None)
+        otel = self._otel
+        if otel is not None:
+            otel.duration.record(elapsed, series.otel)
+            if total is not None:
+                otel.tokens.record(total, series.otel_input)
+            if output is not None:
+                otel.tokens.record(output, series.otel_output)
+
     def botoware_after_call_error(self, call: Call, exception: BaseException) -> None:
-        observation = call.stash.get(self._key, None)
-        if observation is not None:
-            observation._end(_code_of_exception(exception))
+        if call.operation not in _OPERATIONS:
+            return
+        try:
+            observation = self._start(call, call.params)
+        except Exception:
+            self._report("after_call_error")
+            return
+        observation._end(_code_of_exception(exception))
 
     @staticmethod
     def _hold(call: Call, observation: _Observation) -> None:
         if observation.span is None:
             return
-        from botoware.plugins.tracing import hold_span
-
         observation.held = hold_span(call) is not None
 
     # ---- metrics ------------------------------------------------------------------------
