@@ -443,6 +443,7 @@ class _Observation:
     """
 
     __slots__ = (
+        "attributes",
         "capture",
         "ended",
         "family",
@@ -465,8 +466,10 @@ class _Observation:
         series: _Series,
         span: Span | None,
         capture: bool,
+        attributes: bedrock.Attributes,
     ) -> None:
         self.plugin = plugin
+        self.attributes = attributes  # the span's, set with the outcome's in one go at the end
         self.started = started
         self.operation = operation
         self.family = family  # None for Converse and ConverseStream
@@ -525,7 +528,7 @@ class _Observation:
         outcome = self.outcome
         span = self.span
         if span is not None:
-            attributes: bedrock.Attributes = {}
+            attributes = self.attributes
             outcome.attributes(attributes)
             if self.first_chunk is not None:
                 attributes[bedrock.TIME_TO_FIRST_CHUNK] = self.first_chunk
@@ -654,9 +657,10 @@ class GenAIPlugin:
                 else:
                     bedrock.invoke_content(family, body, attributes)
             span.update_name(f"{operation} {model}" if model else operation)
-            span.set_attributes(attributes)
         series = self._series.get((operation, model)) or self._series_of(operation, model)
-        return _Observation(self, call.started, operation, family, series, span, self._capture)
+        return _Observation(
+            self, call.started, operation, family, series, span, self._capture, attributes
+        )
 
     # ---- the end of a call --------------------------------------------------------------
 
