@@ -668,6 +668,33 @@ def test_metrics_without_the_tracing_plugin(session: boto3.Session) -> None:
     assert made.sample("gen_ai_client_token_usage_sum", **labels) == 7.0
 
 
+def test_plugins_on_one_registry_share_its_series(session: boto3.Session) -> None:
+    """Two genai plugins on one registry (two sessions) add to the same series."""
+    registry = CollectorRegistry()
+    answers = {"bedrock-runtime.Converse": CONVERSE}
+    for each in (session, boto3.Session(**_credentials(session))):
+        plugins = [GenAIPlugin(registry), Canned(answers)]
+        with botoware.install(each, plugins=plugins, autoload=False):
+            each.client("bedrock-runtime", endpoint_url=NOWHERE).converse(
+                modelId=CLAUDE, messages=MESSAGES
+            )
+    labels = {"gen_ai_request_model": CLAUDE, "gen_ai_token_type": "input", **_chat()}
+    assert registry.get_sample_value("gen_ai_client_token_usage_sum", labels) == 24.0
+
+
+def test_metrics_only_error_is_labelled(session: boto3.Session) -> None:
+    """Without tracing, a failed Converse is counted under its error code."""
+    answers = {"bedrock-runtime.Converse": error("ValidationException")}
+    made, installation = _make(session, answers, tracing=False)
+    with installation:
+        with pytest.raises(botocore.exceptions.ClientError):
+            made.client.converse(modelId=CLAUDE, messages=MESSAGES)
+    labels = {"gen_ai_request_model": CLAUDE, "error_type": "ValidationException", **_chat()}
+    assert made.sample("gen_ai_client_operation_duration_seconds_count", **labels) == 1.0
+    tokens = {"gen_ai_request_model": CLAUDE, "gen_ai_token_type": "input", **_chat()}
+    assert made.sample("gen_ai_client_token_usage_count", **tokens) is None
+
+
 def test_model_labels_are_bounded(session: boto3.Session) -> None:
     """Past max_models distinct models, further models are counted as "other"."""
     made, installation = _make(session, {"bedrock-runtime.Converse": CONVERSE}, max_models=1)

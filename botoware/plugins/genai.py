@@ -171,7 +171,7 @@ class _Instruments:
         self.codes: set[str] = set()
         self.lock = threading.Lock()  # admitted labels
         self.values_lock = threading.Lock()  # every fast series' numbers
-        self.rows: list[_FastSeries] = []
+        self.rows: dict[tuple[str, str, str], _FastSeries] = {}
         fast = prometheus_client.values.ValueClass is prometheus_client.values.MutexValue
         self.collector: _Collector | None = _Collector(self) if fast else None
         self.client: tuple[Histogram, Histogram, Histogram] | None = None
@@ -195,6 +195,14 @@ class _Instruments:
                 f"the registry already has a metric the genai plugin would create ({exc}); "
                 "pass GenAIPlugin(registry=...) another registry."
             ) from None
+
+    def fast_series(self, labels: tuple[str, str, str]) -> _FastSeries:
+        """The one series of these labels in this registry, whichever plugin asks."""
+        with self.values_lock:
+            series = self.rows.get(labels)
+            if series is None:
+                series = self.rows[labels] = _FastSeries(labels)
+            return series
 
     def admit(self, known: set[str], value: str, pattern: re.Pattern[str], limit: int) -> str:
         if value in known:
@@ -288,7 +296,7 @@ class _Collector(Collector):
                     list(series.chunk),
                     {code: list(counts) for code, counts in series.duration.items()},
                 )
-                for series in instruments.rows
+                for series in instruments.rows.values()
             ]
         tokens, duration, chunk = self._families()
         for labels, inputs, outputs, chunks, durations in rows:
@@ -377,9 +385,7 @@ class _Series:
         self.fast: _FastSeries | None = None
         self.client: tuple[str, str, str] | None = None
         if instruments.collector is not None:
-            self.fast = _FastSeries(labels)
-            with instruments.values_lock:
-                instruments.rows.append(self.fast)
+            self.fast = instruments.fast_series(labels)
         else:
             self.client = labels
         self.otel: Attributes = otel_base
