@@ -123,7 +123,9 @@ class Variant:
         self.times: dict[str, list[int]] = {"Converse": [], "ConverseStream": []}
 
     def round(self, operation: str, calls: int) -> int:
-        method = self.workload.converse if operation == "Converse" else self.workload.converse_stream
+        method = (
+            self.workload.converse if operation == "Converse" else self.workload.converse_stream
+        )
         if self.around:
             self.around[0]()
         try:

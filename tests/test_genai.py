@@ -290,9 +290,7 @@ FAMILIES = {
         },
         {
             "inputTextTokenCount": 9,
-            "results": [
-                {"tokenCount": 11, "outputText": COMPLETION, "completionReason": "FINISH"}
-            ],
+            "results": [{"tokenCount": 11, "outputText": COMPLETION, "completionReason": "FINISH"}],
         },
         {
             "gen_ai.operation.name": "text_completion",
@@ -363,9 +361,7 @@ FAMILIES = {
         {
             "id": "chatcmpl-bedrock-1",
             "model": "openai.gpt-oss-20b-1:0",
-            "choices": [
-                {"index": 0, "finish_reason": "stop", "message": {"content": COMPLETION}}
-            ],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"content": COMPLETION}}],
             "usage": {
                 "prompt_tokens": 25,
                 "completion_tokens": 40,
@@ -472,7 +468,7 @@ def test_stream_read_to_the_end_ends_the_span_with_usage(bedrock: Bedrock) -> No
     assert attributes["gen_ai.response.finish_reasons"] == ("max_tokens",)
     assert attributes["gen_ai.request.stream"] is True
     first = attributes["gen_ai.response.time_to_first_chunk"]
-    assert isinstance(first, float) and 0 < first
+    assert isinstance(first, float) and first > 0
     assert span.end_time is not None and span.start_time is not None
     assert first <= (span.end_time - span.start_time) / 1e9
 
@@ -499,7 +495,7 @@ def test_stream_that_raises_ends_the_span_as_an_error(session: boto3.Session) ->
 def test_stream_closed_early_ends_the_span_once(bedrock: Bedrock) -> None:
     """Closing a half-read stream ends the span; reading or closing again adds nothing."""
     stream = _stream(bedrock)
-    for _ in zip(range(2), stream):
+    for _ in zip(range(2), stream, strict=False):
         pass
     stream.close()
     stream.close()
@@ -524,7 +520,7 @@ def test_stream_consumed_in_another_thread(bedrock: Bedrock) -> None:
     """A stream read in a worker thread ends its span there, with the usage it reported."""
     stream = _stream(bedrock)
     events: list[Any] = []
-    worker = threading.Thread(target=lambda: events.extend(stream))
+    worker = threading.Thread(target=events.extend, args=(stream,))
     worker.start()
     worker.join()
     assert events == STREAM_EVENTS
@@ -767,7 +763,9 @@ def test_content_is_recorded_with_the_opt_in(
     assert system == [{"type": "text", "content": "Be terse."}]
 
 
-def test_tool_arguments_are_content(session: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tool_arguments_are_content(
+    session: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A tool call's arguments appear only with the opt-in, streamed deltas joined."""
     events = [
         {"messageStart": {"role": "assistant"}},
@@ -777,7 +775,12 @@ def test_tool_arguments_are_content(session: boto3.Session, monkeypatch: pytest.
                 "contentBlockIndex": 0,
             }
         },
-        {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"city": '}}, "contentBlockIndex": 0}},
+        {
+            "contentBlockDelta": {
+                "delta": {"toolUse": {"input": '{"city": '}},
+                "contentBlockIndex": 0,
+            }
+        },
         {"contentBlockDelta": {"delta": {"toolUse": {"input": '"Lyon"}'}}, "contentBlockIndex": 0}},
         {"messageStop": {"stopReason": "tool_use"}},
     ]
@@ -792,7 +795,12 @@ def test_tool_arguments_are_content(session: boto3.Session, monkeypatch: pytest.
         list(_stream(made))
     [answer] = json.loads(str((made.span().attributes or {})["gen_ai.output.messages"]))
     assert answer["parts"] == [
-        {"type": "tool_call", "id": "tooluse_1", "name": "get_weather", "arguments": '{"city": "Lyon"}'}
+        {
+            "type": "tool_call",
+            "id": "tooluse_1",
+            "name": "get_weather",
+            "arguments": '{"city": "Lyon"}',
+        }
     ]
     assert answer["finish_reason"] == "tool_use"
 

@@ -16,7 +16,10 @@ def _python_blocks() -> list[str]:
 
 def test_genai_page_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every python block of docs/genai.md runs, in order, without a network."""
-    for name in ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "OTEL_SEMCONV_STABILITY_OPT_IN"):
+    for name in (
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        "OTEL_SEMCONV_STABILITY_OPT_IN",
+    ):
         monkeypatch.delenv(name, raising=False)
     blocks = _python_blocks()
     assert len(blocks) >= 7

@@ -199,7 +199,10 @@ def _bedrock_answers() -> object:
     tool_use = {"toolUseId": "tooluse_1", "name": "lookup", "input": {"q": TOOL_ARGUMENT}}
     converse = {
         "output": {
-            "message": {"role": "assistant", "content": [{"text": COMPLETION}, {"toolUse": tool_use}]}
+            "message": {
+                "role": "assistant",
+                "content": [{"text": COMPLETION}, {"toolUse": tool_use}],
+            }
         },
         "stopReason": "tool_use",
         "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15},
@@ -245,13 +248,27 @@ def _bedrock(session: boto3.Session) -> None:
     bedrock = session.client("bedrock-runtime", endpoint_url="http://127.0.0.1:9")
     messages = [
         {"role": "user", "content": [{"text": PROMPT}]},
-        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t", "name": "lookup", "input": {"q": TOOL_ARGUMENT}}}]},
-        {"role": "user", "content": [{"toolResult": {"toolUseId": "t", "content": [{"text": COMPLETION}]}}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"toolUse": {"toolUseId": "t", "name": "lookup", "input": {"q": TOOL_ARGUMENT}}}
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"toolResult": {"toolUseId": "t", "content": [{"text": COMPLETION}]}}],
+        },
     ]
     system = [{"text": SYSTEM_PROMPT}]
     bedrock.converse(modelId=_CLAUDE, messages=messages, system=system)
-    assert list(bedrock.converse_stream(modelId=_CLAUDE, messages=messages, system=system)["stream"])
-    request = {"max_tokens": 10, "system": SYSTEM_PROMPT, "messages": [{"role": "user", "content": PROMPT}]}
+    assert list(
+        bedrock.converse_stream(modelId=_CLAUDE, messages=messages, system=system)["stream"]
+    )
+    request = {
+        "max_tokens": 10,
+        "system": SYSTEM_PROMPT,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
     body = bedrock.invoke_model(modelId=_CLAUDE, body=json.dumps(request))["body"].read()
     assert COMPLETION.encode() in body
 

@@ -88,7 +88,10 @@ def test_an_exception_event_raises_event_stream_error(session: boto3.Session) ->
         assert next(iterator) == events[0]
         with pytest.raises(botocore.exceptions.EventStreamError) as raised:
             next(iterator)
-    assert raised.value.response["Error"] == {"Code": "modelStreamErrorException", "Message": "boom"}
+    assert raised.value.response["Error"] == {
+        "Code": "modelStreamErrorException",
+        "Message": "boom",
+    }
 
 
 def test_an_unknown_event_names_the_known_ones(session: boto3.Session) -> None:

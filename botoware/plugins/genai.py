@@ -418,8 +418,9 @@ class _Series:
                 if first is not None:
                     _add(fast.chunk, DURATION_BUCKETS, first)
             return
-        tokens, duration, chunk = self.instruments.client or ()
-        labels = self.client or ()
+        client, labels = self.instruments.client, self.client
+        assert client is not None and labels is not None  # multiprocess mode
+        tokens, duration, chunk = client
         duration.labels(*labels, code).observe(elapsed)
         if total_input is not None:
             tokens.labels(*labels, "input").observe(total_input)
@@ -606,15 +607,13 @@ class GenAIPlugin:
         max_models: int = 100,
     ) -> None:
         if isinstance(max_models, bool) or not isinstance(max_models, int) or max_models < 0:
-            raise ConfigurationError(
-                f"GenAIPlugin(max_models={max_models!r}) must be an int >= 0."
-            )
+            raise ConfigurationError(f"GenAIPlugin(max_models={max_models!r}) must be an int >= 0.")
         if capture_content is not None and not isinstance(capture_content, bool):
             raise ConfigurationError(
                 f"GenAIPlugin(capture_content={capture_content!r}) must be True, False or None."
             )
-        self._capture = _flag_env(CAPTURE_CONTENT_ENV) if capture_content is None else (
-            capture_content
+        self._capture = (
+            _flag_env(CAPTURE_CONTENT_ENV) if capture_content is None else (capture_content)
         )
         self._latest = _latest_only()
         self._registry = REGISTRY if registry is None else registry
@@ -796,7 +795,9 @@ class GenAIPlugin:
         series.record(elapsed, label or "", total, output, first)
         otel = self._otel
         if otel is not None:
-            otel.duration.record(elapsed, series.otel if label is None else series.otel_failed(label))
+            otel.duration.record(
+                elapsed, series.otel if label is None else series.otel_failed(label)
+            )
             if total is not None:
                 otel.tokens.record(total, series.otel_input)
             if output is not None:

@@ -145,6 +145,8 @@ def hold_span(call: Call) -> Span | None:
         return None
     state.held = True
     return state.span
+
+
 _RUN = StashKey["Span"]()
 
 
