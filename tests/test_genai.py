@@ -834,3 +834,23 @@ def test_genai_is_a_default_builtin(session: boto3.Session) -> None:
     assert DEFAULT_BUILTINS == ("tracing", "metrics", "genai")
     with botoware.install(session, plugins=[], autoload=True) as installation:
         assert "genai" in installation.plugins
+
+
+def test_multiprocess_mode_uses_prometheus_client_histograms(
+    session: boto3.Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """In prometheus_client's multiprocess mode the observations reach the shared files."""
+    import prometheus_client.values
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(
+        prometheus_client.values, "ValueClass", prometheus_client.values.MultiProcessValue()
+    )
+    made, installation = _make(session, {"bedrock-runtime.Converse": CONVERSE}, tracing=False)
+    with installation:
+        made.client.converse(modelId=CLAUDE, messages=MESSAGES)
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged, str(tmp_path))
+    labels = {"gen_ai_request_model": CLAUDE, "gen_ai_token_type": "output", **_chat()}
+    assert merged.get_sample_value("gen_ai_client_token_usage_sum", labels) == 7.0
