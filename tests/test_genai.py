@@ -854,3 +854,79 @@ def test_multiprocess_mode_uses_prometheus_client_histograms(
     MultiProcessCollector(merged, str(tmp_path))
     labels = {"gen_ai_request_model": CLAUDE, "gen_ai_token_type": "output", **_chat()}
     assert merged.get_sample_value("gen_ai_client_token_usage_sum", labels) == 7.0
+
+
+# -------------------------------------------------------------------------------------------
+# bedrock-agent-runtime
+# -------------------------------------------------------------------------------------------
+
+
+def _agent_client(session: boto3.Session) -> Any:
+    return session.client("bedrock-agent-runtime", endpoint_url=NOWHERE)
+
+
+def _usage_trace(inputs: int, outputs: int) -> dict[str, Any]:
+    usage = {"usage": {"inputTokens": inputs, "outputTokens": outputs}}
+    step = {"modelInvocationOutput": {"metadata": usage}}
+    return {"trace": {"agentId": "AGENT12345", "trace": {"orchestrationTrace": step}}}
+
+
+def test_invoke_agent_span_sums_the_agent_model_usage(session: boto3.Session) -> None:
+    """InvokeAgent: one invoke_agent span, ended with its stream, usage summed over traces."""
+    completion = [
+        _usage_trace(100, 20),
+        _usage_trace(150, 30),
+        {"chunk": {"bytes": COMPLETION.encode()}},
+    ]
+    answer = {"completion": completion, "sessionId": "session-1", "contentType": "text/plain"}
+    made, installation = _make(session, {"bedrock-agent-runtime.InvokeAgent": answer})
+    with installation:
+        response = _agent_client(session).invoke_agent(
+            agentId="AGENT12345",
+            agentAliasId="TSTALIASID",
+            sessionId="session-1",
+            inputText=PROMPT,
+            enableTrace=True,
+        )
+        assert made.spans() == []
+        assert len(list(response["completion"])) == 3
+    span = made.span()
+    attributes = dict(span.attributes or {})
+    assert span.name == "invoke_agent"
+    expected = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.provider.name": "aws.bedrock",
+        "gen_ai.agent.id": "AGENT12345",
+        "gen_ai.conversation.id": "session-1",
+        "gen_ai.usage.input_tokens": 250,
+        "gen_ai.usage.output_tokens": 50,
+    }
+    assert {k: attributes.get(k) for k in expected} == expected
+    assert PROMPT not in span.to_json() and COMPLETION not in span.to_json()
+    labels = {
+        "gen_ai_operation_name": "invoke_agent",
+        "gen_ai_provider_name": "aws.bedrock",
+        "gen_ai_request_model": "",
+        "gen_ai_token_type": "input",
+    }
+    assert made.sample("gen_ai_client_token_usage_sum", **labels) == 250.0
+
+
+def test_retrieve_span_names_the_knowledge_base(session: boto3.Session) -> None:
+    """Retrieve: a retrieval span with the knowledge base as its data source."""
+    answer = {"retrievalResults": [{"content": {"text": COMPLETION}, "score": 0.9}]}
+    made, installation = _make(session, {"bedrock-agent-runtime.Retrieve": answer})
+    with installation:
+        _agent_client(session).retrieve(
+            knowledgeBaseId="XFWUPB9PAW",
+            retrievalQuery={"text": PROMPT},
+            retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": 5}},
+        )
+    span = made.span()
+    attributes = dict(span.attributes or {})
+    assert span.name == "retrieval XFWUPB9PAW"
+    assert attributes["aws.bedrock.knowledge_base.id"] == "XFWUPB9PAW"
+    assert attributes["gen_ai.data_source.id"] == "XFWUPB9PAW"
+    assert attributes["gen_ai.request.top_k"] == 5
+    assert attributes["gen_ai.operation.name"] == "retrieval"
+    assert PROMPT not in span.to_json() and COMPLETION not in span.to_json()

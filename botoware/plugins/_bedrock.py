@@ -754,3 +754,76 @@ def invoke_chunk(family: Family, chunk: Any, outcome: Outcome, capture: bool) ->
         ):
             if getattr(outcome, field) is None:
                 setattr(outcome, field, _int(metrics.get(key)))
+
+
+# -------------------------------------------------------------------------------------------
+# bedrock-agent-runtime: InvokeAgent (a stream) and Retrieve
+# -------------------------------------------------------------------------------------------
+
+AGENT_ID = "gen_ai.agent.id"
+CONVERSATION_ID = "gen_ai.conversation.id"
+DATA_SOURCE_ID = "gen_ai.data_source.id"
+KNOWLEDGE_BASE_ID = "aws.bedrock.knowledge_base.id"
+
+INVOKE_AGENT = "invoke_agent"
+RETRIEVAL = "retrieval"
+
+
+def agent_request(operation: str, params: Mapping[str, Any], attributes: Attributes) -> str:
+    """Request attributes of an agent-runtime call; returns the span name."""
+    if operation == "Retrieve":
+        knowledge_base = params.get("knowledgeBaseId")
+        top_k = dig(
+            params, ("retrievalConfiguration", "vectorSearchConfiguration", "numberOfResults")
+        )
+        _set_request(attributes, REQUEST_TOP_K, top_k)
+        identifier = dig(params, ("guardrailConfiguration", "guardrailId"))
+        if isinstance(identifier, str):
+            attributes[GUARDRAIL_ID] = identifier
+        if isinstance(knowledge_base, str):
+            attributes[KNOWLEDGE_BASE_ID] = knowledge_base
+            attributes[DATA_SOURCE_ID] = knowledge_base
+            return f"{RETRIEVAL} {knowledge_base}"
+        return RETRIEVAL
+    for attribute, key in ((AGENT_ID, "agentId"), (CONVERSATION_ID, "sessionId")):
+        value = params.get(key)
+        if isinstance(value, str):
+            attributes[attribute] = value
+    return INVOKE_AGENT  # the conventions name it after the agent's name, which is not sent
+
+
+_TRACE_STEPS = (
+    "orchestrationTrace",
+    "preProcessingTrace",
+    "postProcessingTrace",
+    "routingClassifierTrace",
+    "customOrchestrationTrace",
+)
+
+
+def agent_event(event: Mapping[str, Any], outcome: Outcome, capture: bool) -> None:
+    """One event of an InvokeAgent completion stream: model usage arrives in trace events
+    (with ``enableTrace``), summed over the agent's model invocations."""
+    trace = dig(event, ("trace", "trace"))
+    if isinstance(trace, Mapping):
+        for step in _TRACE_STEPS:
+            usage = dig(trace, (step, "modelInvocationOutput", "metadata", "usage"))
+            if isinstance(usage, Mapping):
+                for field, key in (("input", "inputTokens"), ("output", "outputTokens")):
+                    count = _int(usage.get(key))
+                    if count is not None:
+                        setattr(outcome, field, (getattr(outcome, field) or 0) + count)
+        return
+    if capture:
+        data = dig(event, ("chunk", "bytes"))
+        if isinstance(data, bytes):
+            outcome.texts.append(data.decode("utf-8", "replace"))
+
+
+def agent_content(params: Mapping[str, Any], attributes: Attributes) -> None:
+    """The opt-in content of an InvokeAgent request: its input text."""
+    text = params.get("inputText")
+    if isinstance(text, str):
+        attributes[INPUT_MESSAGES] = _json(
+            [{"role": "user", "parts": [{"type": "text", "content": text}]}]
+        )

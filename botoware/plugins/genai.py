@@ -98,8 +98,15 @@ _OPERATIONS = {
     "ConverseStream": True,
     "InvokeModel": False,
     "InvokeModelWithResponseStream": True,
+    "InvokeAgent": True,  # bedrock-agent-runtime
+    "Retrieve": False,
 }  # operation -> streamed
-_STREAM_KEYS = {"ConverseStream": "stream", "InvokeModelWithResponseStream": "body"}
+_STREAM_KEYS = {
+    "ConverseStream": "stream",
+    "InvokeModelWithResponseStream": "body",
+    "InvokeAgent": "completion",
+}
+_CONVERSE, _INVOKE, _AGENT = "converse", "invoke", "agent"
 
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -456,6 +463,7 @@ class _Observation:
         "family",
         "first_chunk",
         "held",
+        "kind",
         "operation",
         "outcome",
         "plugin",
@@ -474,12 +482,14 @@ class _Observation:
         span: Span | None,
         capture: bool,
         attributes: bedrock.Attributes,
+        kind: str,
     ) -> None:
         self.plugin = plugin
+        self.kind = kind  # _CONVERSE, _INVOKE or _AGENT: how to read the response
         self.attributes = attributes  # the span's, set with the outcome's in one go at the end
         self.started = started
         self.operation = operation
-        self.family = family  # None for Converse and ConverseStream
+        self.family = family  # of the model, for InvokeModel calls
         self.series = series
         self.span = span
         self.capture = capture
@@ -494,9 +504,11 @@ class _Observation:
         try:
             if self.first_chunk is None:
                 self.first_chunk = time.monotonic() - self.started
-            if self.family is None:
+            if self.kind == _CONVERSE:
                 bedrock.converse_event(event, self.outcome, self.capture)
-            else:
+            elif self.kind == _AGENT:
+                bedrock.agent_event(event, self.outcome, self.capture)
+            elif self.family is not None:
                 chunk = event.get("chunk")
                 if chunk is not None:
                     bedrock.invoke_chunk(self.family, chunk, self.outcome, self.capture)
@@ -596,7 +608,7 @@ class GenAIPlugin:
     """
 
     botoware_name = "genai"
-    botoware_scope = ("bedrock-runtime",)
+    botoware_scope = ("bedrock-runtime", "bedrock-agent-runtime")
 
     def __init__(
         self,
@@ -639,11 +651,17 @@ class GenAIPlugin:
         family: bedrock.Family | None = None
         body: Mapping[str, Any] | None = None
         attributes: bedrock.Attributes = {}
+        name = None
         if call.operation.startswith("Converse"):
-            operation = bedrock.CHAT
+            kind, operation = _CONVERSE, bedrock.CHAT
             if span is not None:  # without a span only the metrics' labels are needed
                 bedrock.converse_request(params, attributes)
+        elif call.service == "bedrock-agent-runtime":
+            kind = _AGENT
+            operation = bedrock.RETRIEVAL if call.operation == "Retrieve" else bedrock.INVOKE_AGENT
+            name = bedrock.agent_request(call.operation, params, attributes)
         else:
+            kind = _INVOKE
             family = bedrock.family_of(model)
             body = bedrock.load_json(params.get("body"))
             operation = bedrock.invoke_request(params, family, body, attributes)
@@ -657,14 +675,18 @@ class GenAIPlugin:
             if _OPERATIONS[call.operation]:
                 attributes[bedrock.REQUEST_STREAM] = True
             if self._capture:
-                if family is None:
+                if kind == _CONVERSE:
                     bedrock.converse_content(params, attributes)
-                else:
+                elif family is not None:
                     bedrock.invoke_content(family, body, attributes)
-            span.update_name(f"{operation} {model}" if model else operation)
+                else:
+                    bedrock.agent_content(params, attributes)
+            if name is None:
+                name = f"{operation} {model}" if model else operation
+            span.update_name(name)
         series = self._series.get((operation, model)) or self._series_of(operation, model)
         return _Observation(
-            self, call.started, operation, family, series, span, self._capture, attributes
+            self, call.started, operation, family, series, span, self._capture, attributes, kind
         )
 
     # ---- the end of a call --------------------------------------------------------------
@@ -693,9 +715,9 @@ class GenAIPlugin:
                 self._hold(call, observation)
                 parsed[stream_key] = observe_stream(parsed[stream_key], observation)
                 return
-            if observation.family is None:
+            if observation.kind == _CONVERSE:
                 bedrock.converse_response(parsed, observation.outcome, observation.capture)
-            else:
+            elif observation.family is not None:
                 data = observe_body(parsed, "body")
                 body = bedrock.load_json(data) if data is not None else None
                 bedrock.invoke_response(
@@ -765,9 +787,11 @@ class GenAIPlugin:
         series = self._series.get((operation, model))
         if series is None:
             instruments = self._instruments
-            label = instruments.admit(
-                instruments.models, _model_label(model) or OTHER, _LABEL, instruments.max_models
-            )
+            label = ""  # agents and knowledge bases name no model
+            if model:
+                label = instruments.admit(
+                    instruments.models, _model_label(model), _LABEL, instruments.max_models
+                )
             otel_base: dict[str, Any] | None = None
             if self._otel is not None:
                 otel_base = {
