@@ -75,7 +75,7 @@ def test_plugins_text_shows_scope_briefly(capsys: pytest.CaptureFixture[str]) ->
     text = capsys.readouterr().out
     assert text.startswith("botoware.install(session) would load ")
     scopes = [line for line in text.splitlines() if line.startswith("    scope: ")]
-    assert "    scope: bedrock-runtime" in scopes  # short scopes in full (genai)
+    assert "    scope: bedrock-runtime, bedrock-agent-runtime" in scopes  # short: in full
     assert any(scope.endswith(" in all)") for scope in scopes)
 
 
