@@ -413,15 +413,21 @@ class _Series:
     ) -> None:
         fast = self.fast
         if fast is not None:
+            # Inlined additions: this runs on every Bedrock call.
             with self.instruments.values_lock:
                 counts = fast.duration.get(code)
                 if counts is None:
                     counts = fast.duration[code] = _new_counts(DURATION_BUCKETS)
-                _add(counts, DURATION_BUCKETS, elapsed)
+                counts[bisect_left(DURATION_BUCKETS, elapsed)] += 1.0
+                counts[-1] += elapsed
                 if total_input is not None:
-                    _add(fast.input, TOKEN_BUCKETS, total_input)
+                    counts = fast.input
+                    counts[bisect_left(TOKEN_BUCKETS, total_input)] += 1.0
+                    counts[-1] += total_input
                 if output is not None:
-                    _add(fast.output, TOKEN_BUCKETS, output)
+                    counts = fast.output
+                    counts[bisect_left(TOKEN_BUCKETS, output)] += 1.0
+                    counts[-1] += output
                 if first is not None:
                     _add(fast.chunk, DURATION_BUCKETS, first)
             return
