@@ -167,11 +167,11 @@ def _variants() -> list[Variant]:
             exporter=ours[2],
         ),
         Variant(
-            "tracing + metrics + genai (the defaults)",
+            "tracing + metrics + genai (the defaults: Prometheus only)",
             lambda: [
                 TracingPlugin(everything[0]),
                 MetricsPlugin(CollectorRegistry()),
-                GenAIPlugin(CollectorRegistry(), meter_provider=everything[1]),
+                GenAIPlugin(CollectorRegistry()),
             ],
             exporter=everything[2],
         ),
