@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import botocore.config
+import botocore.eventstream
 import botocore.exceptions
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -458,6 +459,7 @@ def _stream(bedrock: Bedrock) -> Any:
 def test_stream_read_to_the_end_ends_the_span_with_usage(bedrock: Bedrock) -> None:
     """A fully read ConverseStream ends its one span, with usage and time to first chunk."""
     stream = _stream(bedrock)
+    assert isinstance(stream, botocore.eventstream.EventStream)
     assert bedrock.spans() == []  # open while the stream is unread
     assert list(stream) == STREAM_EVENTS
     span = bedrock.span()

@@ -17,6 +17,8 @@ import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, final
 
+from botocore.eventstream import EventStream
+
 
 class StreamObserver(Protocol):
     """What a wrapped stream reports; every method is safe to call from any thread, and the
@@ -40,15 +42,16 @@ class StreamObserver(Protocol):
 
 
 @final
-class TracedEventStream:
+class TracedEventStream(EventStream[Any]):
     """A botocore ``EventStream`` that tells a :class:`StreamObserver` what happens to it.
 
-    Iterates, closes and answers attribute lookups like the stream it wraps.
+    An ``EventStream`` itself (``isinstance`` holds), it iterates, closes and answers
+    attribute lookups like the stream it wraps, whose state it does not copy.
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "_inner", "_observer")
+    __slots__ = ("_finalizer", "_inner", "_observer")
 
-    def __init__(self, inner: Any, observer: StreamObserver) -> None:
+    def __init__(self, inner: Any, observer: StreamObserver) -> None:  # no super(): a view
         self._inner = inner
         self._observer = observer
         # Holds the observer, not the wrapper, so the wrapper can still be collected.
@@ -68,6 +71,9 @@ class TracedEventStream:
             observer.failed(exc)
             raise
         observer.complete()
+
+    def get_initial_response(self) -> Any:
+        return self._inner.get_initial_response()
 
     def close(self) -> None:
         """Close the underlying HTTP body (an unread stream ends its observation here)."""
