@@ -15,9 +15,14 @@ import inspect
 import io
 import weakref
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol, final
+from typing import TYPE_CHECKING, Any, Protocol, final
 
 from botocore.eventstream import EventStream
+
+if TYPE_CHECKING:
+    _EventStream = EventStream[Any]  # generic in botocore-stubs only
+else:
+    _EventStream = EventStream
 
 
 class StreamObserver(Protocol):
@@ -42,7 +47,7 @@ class StreamObserver(Protocol):
 
 
 @final
-class TracedEventStream(EventStream[Any]):
+class TracedEventStream(_EventStream):
     """A botocore ``EventStream`` that tells a :class:`StreamObserver` what happens to it.
 
     An ``EventStream`` itself (``isinstance`` holds), it iterates, closes and answers
