@@ -343,7 +343,16 @@ class Family:
     :ivar prompt: builds ``gen_ai.input.messages`` from the request body (opt-in content).
     """
 
-    __slots__ = ("chunk", "name", "operation", "prompt", "request", "response", "texts")
+    __slots__ = (
+        "chunk",
+        "fixed",
+        "name",
+        "operation",
+        "prompt",
+        "request",
+        "response",
+        "texts",
+    )
 
     def __init__(
         self,
@@ -357,6 +366,8 @@ class Family:
     ) -> None:
         self.name = name
         self.operation = operation
+        # The operation name when it does not depend on the body (no need to parse it then).
+        self.fixed: str | None = getattr(operation, "fixed", None)
         self.request = request
         self.response = response
         self.chunk = chunk
@@ -365,7 +376,11 @@ class Family:
 
 
 def _always(operation: str) -> Callable[[Mapping[str, Any]], str]:
-    return lambda body: operation
+    def fixed(body: Mapping[str, Any]) -> str:
+        return operation
+
+    fixed.fixed = operation  # type: ignore[attr-defined]
+    return fixed
 
 
 def _chat_if_messages(body: Mapping[str, Any]) -> str:
@@ -618,6 +633,8 @@ UNKNOWN = Family("unknown", _generic_operation, request=(), response=())
 
 FAMILIES: tuple[tuple[str, Family], ...] = (
     ("anthropic.", _ANTHROPIC),
+    ("amazon.nova-canvas", UNKNOWN),  # image and video generation: bodies of base64 media
+    ("amazon.nova-reel", UNKNOWN),
     ("amazon.nova", _NOVA),
     ("amazon.titan-embed", _TITAN_EMBED),
     ("amazon.titan-t", _TITAN_TEXT),  # titan-text-*, titan-tg1-large

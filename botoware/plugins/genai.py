@@ -669,8 +669,11 @@ class GenAIPlugin:
         else:
             kind = _INVOKE
             family = bedrock.family_of(model)
-            body = bedrock.load_json(params.get("body"))
-            operation = bedrock.invoke_request(params, family, body, attributes)
+            if span is None and family.fixed is not None:
+                operation = family.fixed  # metrics only: no need to parse the request body
+            else:
+                body = bedrock.load_json(params.get("body"))
+                operation = bedrock.invoke_request(params, family, body, attributes)
         if span is not None:
             attributes[bedrock.PROVIDER_NAME] = bedrock.PROVIDER
             if not self._latest:
@@ -724,8 +727,13 @@ class GenAIPlugin:
             if observation.kind == _CONVERSE:
                 bedrock.converse_response(parsed, observation.outcome, observation.capture)
             elif observation.family is not None:
-                data = observe_body(parsed, "body")
-                body = bedrock.load_json(data) if data is not None else None
+                family = observation.family
+                body = None
+                # A family with nothing to read (an unknown model: image bodies, say) is not
+                # parsed; Bedrock's token-count headers are read all the same.
+                if family.response or observation.capture:
+                    data = observe_body(parsed, "body")
+                    body = bedrock.load_json(data) if data is not None else None
                 bedrock.invoke_response(
                     observation.family,
                     body,
