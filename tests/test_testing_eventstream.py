@@ -111,3 +111,36 @@ def test_response_for_answers_a_stream_directly(session: boto3.Session) -> None:
         lambda request, **kwargs: response_for(model, {"stream": events}, url=request.url),
     )
     assert list(client.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"]) == events
+
+
+def test_s3_select_stream_round_trips_with_xml_payloads(session: boto3.Session) -> None:
+    """A rest-xml event stream (S3 SelectObjectContent) carries its structures as XML."""
+    events = [
+        {"Records": {"Payload": b"a,b\n"}},
+        {"Stats": {"Details": {"BytesScanned": 10, "BytesProcessed": 10, "BytesReturned": 4}}},
+        {"End": {}},
+    ]
+    canned = Canned({"s3.SelectObjectContent": {"Payload": events}})
+    with botoware.install(session, plugins=[canned], autoload=False):
+        s3 = session.client("s3", endpoint_url=NOWHERE)
+        response = s3.select_object_content(
+            Bucket="b",
+            Key="k.csv",
+            Expression="select * from s3object",
+            ExpressionType="SQL",
+            InputSerialization={"CSV": {}},
+            OutputSerialization={"CSV": {}},
+        )
+        assert list(response["Payload"]) == events
+
+
+def test_lambda_response_stream_round_trips(session: boto3.Session) -> None:
+    """Lambda InvokeWithResponseStream: payload chunks and the status code come back."""
+    events = [{"PayloadChunk": {"Payload": b"hello"}}, {"InvokeComplete": {"LogResult": "bG9n"}}]
+    canned = Canned({"lambda.InvokeWithResponseStream": {"EventStream": events, "StatusCode": 200}})
+    with botoware.install(session, plugins=[canned], autoload=False):
+        response = session.client("lambda", endpoint_url=NOWHERE).invoke_with_response_stream(
+            FunctionName="f"
+        )
+        assert response["StatusCode"] == 200
+        assert list(response["EventStream"]) == events

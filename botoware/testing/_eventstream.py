@@ -54,9 +54,18 @@ def _header(name: str, value: str) -> bytes:
     )
 
 
-def encode_events(stream_shape: Shape, events: Iterable[Mapping[str, Any]]) -> bytes:
-    """The body of an event stream whose union shape is ``stream_shape``."""
-    from botoware.testing._wire import _json_bytes, _json_value
+def encode_events(
+    stream_shape: Shape, events: Iterable[Mapping[str, Any]], xml: bool = False
+) -> bytes:
+    """The body of an event stream whose union shape is ``stream_shape``; structure payloads
+    are XML for rest-xml services (S3 ``SelectObjectContent``), else JSON."""
+    from botoware.testing._wire import _json_bytes, _json_value, _xml_element
+
+    def document(shape: Shape, value: Any) -> bytes:
+        if xml:
+            name = shape.serialization.get("name", shape.name)
+            return _xml_element(shape, value, name, root=True).encode("utf-8")
+        return _json_bytes(_json_value(shape, value))
 
     members = stream_shape.members  # type: ignore[attr-defined]
     body = bytearray()
@@ -81,7 +90,7 @@ def encode_events(stream_shape: Shape, events: Iterable[Mapping[str, Any]]) -> b
                 ":content-type": "application/json",
             }
             body += encode_message(headers, _json_bytes(_json_value(shape, value)))
-            continue
+            continue  # AWS sends exception payloads as JSON, XML services too
         headers = {":message-type": "event", ":event-type": name}
         payload_member = None
         for member_name, member in shape.members.items():
@@ -96,11 +105,11 @@ def encode_events(stream_shape: Shape, events: Iterable[Mapping[str, Any]]) -> b
                 payload = item.encode("utf-8") if isinstance(item, str) else bytes(item or b"")
                 headers[":content-type"] = "application/octet-stream"
             else:
-                payload = _json_bytes(_json_value(member, item or {}))
-                headers[":content-type"] = "application/json"
+                payload = document(member, item or {})
+                headers[":content-type"] = "text/xml" if xml else "application/json"
         else:
-            payload = _json_bytes(_json_value(shape, value))
-            headers[":content-type"] = "application/json"
+            payload = document(shape, value) if value else b""
+            headers[":content-type"] = "text/xml" if xml else "application/json"
         body += encode_message(headers, payload)
     return bytes(body)
 
@@ -114,7 +123,7 @@ def event_stream_response(
 ) -> WireResponse:
     """The response of an operation with an event-stream output: its other members as
     headers, its event-stream member (a list of events) as the framed body."""
-    from botoware.testing._wire import WireResponse, _header_text
+    from botoware.testing._wire import WireResponse, _header_text, protocol_of
 
     shape = operation_model.output_shape
     assert shape is not None  # an event-stream output is a structure
@@ -134,7 +143,7 @@ def event_stream_response(
             continue
         member = shape.members[name]
         if name == stream_name:
-            body = encode_events(member, value)
+            body = encode_events(member, value, xml=protocol_of(operation_model) == "rest-xml")
         elif member.serialization.get("location") == "header":
             out_headers[member.serialization.get("name", name)] = _header_text(member, value)
         elif member.serialization.get("location") == "statusCode":
