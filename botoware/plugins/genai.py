@@ -1,7 +1,8 @@
 """GenAI telemetry for Amazon Bedrock: the ``"genai"`` built-in plugin.
 
 For ``bedrock-runtime`` Converse, ConverseStream, InvokeModel and
-InvokeModelWithResponseStream calls it describes the tracing plugin's span the way the
+InvokeModelWithResponseStream calls (and ``bedrock-agent-runtime`` InvokeAgent and Retrieve)
+it describes the tracing plugin's span the way the
 OpenTelemetry GenAI semantic conventions say (name ``{gen_ai.operation.name}
 {gen_ai.request.model}``, ``gen_ai.provider.name = "aws.bedrock"``, request parameters,
 finish reasons, token usage with cached and reasoning tokens, guardrail id, time to first
