@@ -934,3 +934,19 @@ def test_retrieve_span_names_the_knowledge_base(session: boto3.Session) -> None:
     assert attributes["gen_ai.request.top_k"] == 5
     assert attributes["gen_ai.operation.name"] == "retrieval"
     assert PROMPT not in span.to_json() and COMPLETION not in span.to_json()
+
+
+def test_a_stream_read_with_async_for_is_left_alone() -> None:
+    """A stream with ``__aiter__`` (aiobotocore's) is not wrapped in the sync stream type."""
+    from botoware.plugins._genai_stream import observe_stream
+
+    class AsyncStream(botocore.eventstream.EventStream):
+        def __init__(self) -> None:
+            pass
+
+        def __aiter__(self) -> Any:
+            return self
+
+    observer: Any = object()
+    assert observe_stream(AsyncStream(), observer) is None
+    assert observe_stream(iter([]), observer) is None

@@ -94,8 +94,16 @@ class TracedEventStream(_EventStream):
         return f"<TracedEventStream of {self._inner!r}>"
 
 
-def observe_stream(stream: Any, observer: StreamObserver) -> Any:
-    """The object to hand the user in place of ``stream``."""
+def observe_stream(stream: Any, observer: StreamObserver) -> Any | None:
+    """The object to hand the user in place of ``stream``, or None when this stream cannot
+    be observed here (aiobotocore's, read with ``async for``): the caller then leaves it as
+    it is and ends the observation at once.
+
+    The aiobotocore counterpart of :class:`TracedEventStream` goes here: an ``__aiter__``
+    async generator calling the same observer methods.
+    """
+    if not isinstance(stream, EventStream) or hasattr(stream, "__aiter__"):
+        return None
     return TracedEventStream(stream, observer)
 
 

@@ -722,8 +722,12 @@ class GenAIPlugin:
                 return
             stream_key = _STREAM_KEYS.get(call.operation)
             if stream_key is not None and stream_key in parsed:
-                self._hold(call, observation)
-                parsed[stream_key] = observe_stream(parsed[stream_key], observation)
+                observed = observe_stream(parsed[stream_key], observation)
+                if observed is not None:
+                    self._hold(call, observation)
+                    parsed[stream_key] = observed
+                    return
+                observation._end(None)  # an async client's stream: left to the user as it is
                 return
             if observation.kind == _CONVERSE:
                 bedrock.converse_response(parsed, observation.outcome, observation.capture)
