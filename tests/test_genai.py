@@ -936,17 +936,40 @@ def test_retrieve_span_names_the_knowledge_base(session: boto3.Session) -> None:
     assert PROMPT not in span.to_json() and COMPLETION not in span.to_json()
 
 
-def test_a_stream_read_with_async_for_is_left_alone() -> None:
-    """A stream with ``__aiter__`` (aiobotocore's) is not wrapped in the sync stream type."""
+def test_a_stream_read_with_async_for_ends_the_span_once() -> None:
+    """On aiobotocore, a ConverseStream read with ``async for`` ends its span with usage."""
+    import asyncio
+
+    from aiobotocore.session import AioSession
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    answers = {"bedrock-runtime.ConverseStream": {"stream": STREAM_EVENTS}}
+    plugins = [TracingPlugin(provider), GenAIPlugin(CollectorRegistry()), Canned(answers)]
+
+    async def main() -> list[Any]:
+        session = AioSession()
+        session.set_credentials("AKIDEXAMPLEBOTOWARE1", "not-a-real-secret-key-for-aio-tests")
+        with botoware.install(session, plugins=plugins, autoload=False):
+            async with session.create_client(
+                "bedrock-runtime", region_name="us-east-1", endpoint_url=NOWHERE
+            ) as client:
+                response = await client.converse_stream(modelId=CLAUDE, messages=MESSAGES)
+                assert exporter.get_finished_spans() == ()  # open while the stream is unread
+                return [event async for event in response["stream"]]
+
+    assert asyncio.run(main()) == STREAM_EVENTS
+    [span] = exporter.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert span.name == f"chat {CLAUDE}"
+    assert attributes["gen_ai.usage.input_tokens"] == 30
+    assert attributes["gen_ai.usage.output_tokens"] == 9
+
+
+def test_what_is_no_event_stream_is_left_alone() -> None:
+    """observe_stream wraps event streams only."""
     from botoware.plugins._genai_stream import observe_stream
 
-    class AsyncStream(botocore.eventstream.EventStream):
-        def __init__(self) -> None:
-            pass
-
-        def __aiter__(self) -> Any:
-            return self
-
     observer: Any = object()
-    assert observe_stream(AsyncStream(), observer) is None
     assert observe_stream(iter([]), observer) is None

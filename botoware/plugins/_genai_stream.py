@@ -3,10 +3,11 @@
 The genai plugin's hooks and everything they record are shared by botocore and aiobotocore
 clients; only handing the response body and event stream back to the user differs, because
 aiobotocore's are read with ``await`` and ``async for``. :func:`observe_stream` and
-:func:`observe_body` are that difference: for a botocore client the stream is wrapped in a
-:class:`TracedEventStream` and the InvokeModel body is read and replaced by a
-``StreamingBody`` over the same bytes. An aiobotocore counterpart adds an ``async``
-wrapper class beside :class:`TracedEventStream` and dispatches on the stream's type here.
+:func:`observe_body` are that difference: a botocore stream is wrapped in a
+:class:`TracedEventStream`, an aiobotocore one in a :class:`TracedAioEventStream` (both tell
+the same :class:`StreamObserver`), and a botocore InvokeModel body is read and replaced by a
+``StreamingBody`` over the same bytes (an aiobotocore body can only be read with ``await``,
+so its token counts come from Bedrock's headers instead).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import inspect
 import io
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, final
 
 from botocore.eventstream import EventStream
@@ -94,16 +95,60 @@ class TracedEventStream(_EventStream):
         return f"<TracedEventStream of {self._inner!r}>"
 
 
-def observe_stream(stream: Any, observer: StreamObserver) -> Any | None:
-    """The object to hand the user in place of ``stream``, or None when this stream cannot
-    be observed here (aiobotocore's, read with ``async for``): the caller then leaves it as
-    it is and ends the observation at once.
+@final
+class TracedAioEventStream(_EventStream):
+    """aiobotocore's ``EventStream``, read with ``async for``, observed like
+    :class:`TracedEventStream`."""
 
-    The aiobotocore counterpart of :class:`TracedEventStream` goes here: an ``__aiter__``
-    async generator calling the same observer methods.
-    """
-    if not isinstance(stream, EventStream) or hasattr(stream, "__aiter__"):
+    __slots__ = ("_finalizer", "_inner", "_observer")
+
+    def __init__(self, inner: Any, observer: StreamObserver) -> None:  # no super(): a view
+        self._inner = inner
+        self._observer = observer
+        self._finalizer = weakref.finalize(self, observer.dropped)
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError("Use async-for instead")
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Any]:
+        observer = self._observer
+        try:
+            async for event in self._inner:
+                observer.event(event)
+                yield event
+        except GeneratorExit:
+            raise  # left early, as with TracedEventStream
+        except BaseException as exc:
+            observer.failed(exc)
+            raise
+        observer.complete()
+
+    async def get_initial_response(self) -> Any:
+        return await self._inner.get_initial_response()
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._observer.closed()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __repr__(self) -> str:
+        return f"<TracedAioEventStream of {self._inner!r}>"
+
+
+def observe_stream(stream: Any, observer: StreamObserver) -> Any | None:
+    """The object to hand the user in place of ``stream``: a traced stream of the same kind
+    (read with ``for`` or ``async for``), or None when ``stream`` is no event stream."""
+    if not isinstance(stream, EventStream):
         return None
+    if hasattr(stream, "__aiter__"):
+        return TracedAioEventStream(stream, observer)
     return TracedEventStream(stream, observer)
 
 
