@@ -209,7 +209,6 @@ def redacted(exception: BaseException) -> str | None:
         if not isinstance(report, str):
             return "Parameter validation failed" + _LEFT_OUT
         return "Parameter validation failed:\n" + _validation_report(report)
-    text = str(exception)
     if isinstance(exception, ClientError):
         error = exception.response.get("Error")
         code = error.get("Code") if isinstance(error, Mapping) else None
@@ -219,8 +218,8 @@ def redacted(exception: BaseException) -> str | None:
         if not _is_validation_code(code):
             return None
         safe = _service_message(message)
-        return None if safe == message else text.replace(message, safe)
-    return _apply(_TEXT_RULES, text)
+        return None if safe == message else str(exception).replace(message, safe)
+    return _apply(_TEXT_RULES, str(exception))
 
 
 def _chain(exception: BaseException) -> Iterator[tuple[BaseException, str | None]]:
@@ -269,6 +268,9 @@ def _stacktrace(rows: list[tuple[BaseException, str | None, str]]) -> str:
             parts.extend(traceback.format_tb(item.__traceback__))
         name = _type_name(type(item))
         parts.append(f"{name}: {message}\n" if message else f"{name}\n")
+        notes = getattr(item, "__notes__", None)
+        if isinstance(notes, list):  # add_note() text is the adder's, quoted as Python does
+            parts.extend(f"{note}\n" for note in notes if isinstance(note, str))
     return "".join(parts)
 
 
