@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 import weakref
@@ -60,6 +61,7 @@ from prometheus_client.utils import floatToGoString
 from botoware.errors import ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
+from botoware.plugins import _errors
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
@@ -720,7 +722,8 @@ class MetricsPlugin:
     def _report(self, hook: str) -> None:
         level = logging.DEBUG if self._failed else logging.ERROR
         self._failed = True
-        logger.log(level, "metrics failed in %s; the AWS call goes on", hook, exc_info=True)
+        exc_info = _errors.loggable(sys.exc_info()[1])
+        logger.log(level, "metrics failed in %s; the AWS call goes on", hook, exc_info=exc_info)
 
 
 _DEFAULT: MetricsPlugin | None = None
