@@ -568,6 +568,19 @@ STS_OK = (
 )
 
 
+def _handlers(emitter: Any, service: str, operation: str) -> dict[str, list[str]]:
+    """Each event's handlers in the order botocore calls them, by name."""
+    inner = getattr(emitter, "_emitter", emitter)
+    found: dict[str, list[str]] = {}
+    for prefix, _ in botoware.hooks.bridge.EVENTS.values():
+        event = f"{prefix}.{service}.{operation}"
+        found[event] = [
+            getattr(h, "__qualname__", type(h).__qualname__)
+            for h in inner._handlers.prefix_search(event)
+        ]
+    return found
+
+
 def _offline_client(session: boto3.Session, service: str) -> Any:
     client = session.client(service, endpoint_url=ENDPOINT)
     status, headers, body = ANSWERS.get((service, "ok"), (200, {}, STS_OK))
@@ -620,11 +633,17 @@ def test_install_and_uninstall_in_any_order_leave_nothing_behind(
             installation.uninstall()
         for plugin in every:
             assert plugin.ended == expected_ends[plugin.botoware_name], plugin.botoware_name
-        emitters = [session._session.get_component("event_emitter")]
-        emitters += [c.meta.events for group in clients.values() for c in group]
-        for emitter in emitters:
-            ids = botoware.hooks.bridge.registered_unique_ids(emitter)
-            assert not [uid for uid in ids if uid.startswith("botoware")]
+        bare = boto3.Session(**CREDENTIALS)  # never installed: the handlers to match
+        bare_emitter = bare._session.get_component("event_emitter")
+        emitter = session._session.get_component("event_emitter")
+        assert _handlers(emitter, "s3", "ListObjectsV2") == _handlers(
+            bare_emitter, "s3", "ListObjectsV2"
+        )
+        for service, group in clients.items():
+            _, operation, _ = CALLS[service]
+            twin = _handlers(_offline_client(bare, service).meta.events, service, operation)
+            for c in group:
+                assert _handlers(c.meta.events, service, operation) == twin, service
         for group in clients.values():
             for client in group:
                 assert not botoware.hooks.bridge.is_covered(client)

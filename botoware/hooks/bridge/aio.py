@@ -53,7 +53,7 @@ def make_api_call(
             calls.fail(call, exc)
             raise
         finally:
-            calls.finish(token)
+            calls.finish(host, call, token)
 
     return _make_api_call
 

@@ -35,6 +35,7 @@ def begin(
             run = None
     call = Call(service, service_id, operation, region, params, run)
     call._plans = plans
+    host.in_flight.add(call)
     return call, PENDING.set(call)
 
 
@@ -50,8 +51,13 @@ def fail(call: Call, exception: BaseException) -> None:
             call._plans = call._plans.without(result.names)
 
 
-def finish(token: contextvars.Token[Call | None]) -> None:
+def finish(host: Dispatcher, call: Call, token: contextvars.Token[Call | None]) -> None:
+    """The call returned (or raised): it is no longer in flight."""
     PENDING.reset(token)
+    in_flight = host.in_flight
+    in_flight.discard(call)
+    if host.draining and not in_flight:
+        host.drained()
 
 
 def run_start(host: Dispatcher, run: Run) -> contextvars.Token[Run | None]:
