@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import botocore.client
 import botocore.exceptions
 import botocore.session
 import pytest
@@ -644,6 +645,7 @@ def test_install_and_uninstall_in_any_order_leave_nothing_behind(
             twin = _handlers(_offline_client(bare, service).meta.events, service, operation)
             for c in group:
                 assert _handlers(c.meta.events, service, operation) == twin, service
+                assert type(c).__mro__[1] is botocore.client.BaseClient
         for group in clients.values():
             for client in group:
                 assert not botoware.hooks.bridge.is_covered(client)
