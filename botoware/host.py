@@ -683,7 +683,9 @@ class _SessionHost:
     def _wanted_handlers(self) -> dict[str, tuple[str, bridge.Handler]]:
         """One handler per implemented hook, on the unscoped event (see bridge.event_name)."""
         wanted = dict(self._handlers)
-        implemented = {hook for hook in bridge.CALL_HOOKS if getattr(self._pm.hook, hook).get_hookimpls()}
+        implemented = {
+            hook for hook in bridge.CALL_HOOKS if getattr(self._pm.hook, hook).get_hookimpls()
+        }
         if implemented & set(bridge.TERMINAL_HOOKS):
             # Both terminal handlers or none: after-call marks the call ended so that
             # an error raised afterwards (ClientError) is not a second ending.

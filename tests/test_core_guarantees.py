@@ -459,9 +459,7 @@ def test_built_in_tracing_and_metrics_start_calls_an_answer_would_hide(
 
 
 @BOTH_KINDS
-def test_a_plugin_that_steps_out_sees_no_more_of_that_call_only(
-    session: Any, client: Any
-) -> None:
+def test_a_plugin_that_steps_out_sees_no_more_of_that_call_only(session: Any, client: Any) -> None:
     """STEP_OUT from call_start: no later hook of that call (ending included); next call seen."""
     s3 = client("s3")
     seen: list[tuple[int, str]] = []
@@ -518,11 +516,11 @@ def test_install_finds_existing_clients_without_a_heap_scan(
 
 def test_a_session_made_before_import_is_found_by_a_heap_scan_once(moto_url: str) -> None:
     """A session botoware never saw created: its clients are found, later ones tracked."""
-    botocore.unregister_initializer(bridge.track)
+    botocore.unregister_initializer(bridge.track_new_session)
     try:
         raw = botocore.session.get_session()
     finally:
-        botocore.register_initializer(bridge.track)
+        botocore.register_initializer(bridge.track_new_session)
     old = raw.create_client("s3", region_name="us-east-1", endpoint_url=moto_url)
     ends = Ends()
     with botoware.install(raw, plugins=[ends], autoload=False):

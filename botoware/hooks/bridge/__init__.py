@@ -23,6 +23,7 @@ from botoware.hooks.bridge.clients import (
     registry_of,
     service_of,
     track,
+    track_new_session,
     tracked_unique_id,
     uncover,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "session_emitter",
     "take_retry_handler",
     "track",
+    "track_new_session",
     "tracked_unique_id",
     "uncover",
     "unregister",

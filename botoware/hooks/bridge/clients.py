@@ -183,7 +183,8 @@ def _tracking_handler(registry: Registry) -> Handler:
             else:
                 # The class this function belongs to (a subclass may exist), then its bases.
                 owner = next(c for c in type(self).__mro__ if c.__dict__.get("__init__") is init)
-                super(owner, self).__init__(*args, **kwargs)
+                after: Any = super(owner, self)
+                after.__init__(*args, **kwargs)
             registry.add(self)
 
         init = __init__
@@ -220,7 +221,12 @@ def tracked_unique_id() -> str:
     return _TRACK_ID
 
 
-on_new_sessions(track)
+def track_new_session(session: Any) -> None:
+    """The initializer botocore runs for every new session (see :func:`track`)."""
+    track(session)
+
+
+on_new_sessions(track_new_session)
 
 
 def clients_of(session: Any) -> list[BaseClient]:
