@@ -83,24 +83,6 @@ class Plans(Protocol):
         ...
 
 
-class _NoPlans:
-    """The snapshot of a call no plugin saw start: it runs nothing."""
-
-    __slots__ = ()
-
-    def plan(self, hook: str, service: str, operation: str) -> Handler | None:
-        return None
-
-    def covers(self, service: str, operation: str) -> bool:
-        return False
-
-    def without(self, names: tuple[str, ...]) -> Plans:
-        return self
-
-
-NO_PLANS: Plans = _NoPlans()
-
-
 class StepOut:
     """What a compiled plan returns when plugins returned :data:`botoware.STEP_OUT`."""
 
@@ -212,7 +194,9 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
             # being made in this task is the one.
             call = PENDING.get() if where == _IN_REQUEST else None
         else:
-            call = find_call(context, kwargs, host)
+            call = context.get(CALL_KEY)
+            if call is None:
+                call = find_call(context, kwargs, host)
         if call is None:
             return None
         if terminal:

@@ -63,7 +63,9 @@ def _replace(emitter: Any, event: str, unique_id: str, old: Handler, new: Handle
     handlers registered since (the S3 redirector's, the user's own), changing who answers
     needs-retry first once botoware is gone.
     """
-    node = emitter._handlers._root
+    node = getattr(getattr(emitter, "_handlers", None), "_root", None)
+    if node is None:
+        return False
     for part in event.split("."):
         node = node["children"].get(part)
         if node is None:
@@ -89,10 +91,14 @@ def take_retry_handler(client: BaseClient) -> Handler | None:
     if entry is None or entry["handler"] is _held:
         return None
     handler: Handler = entry["handler"]
-    return handler if _replace(emitter, event, unique_id, handler, _held) else None
+    if not _replace(emitter, event, unique_id, handler, _held):
+        # Handler lists botoware does not know how to walk: set it aside the plain way.
+        client.meta.events.unregister(event, unique_id=unique_id)
+    return handler
 
 
 def give_back_retry_handler(client: BaseClient, handler: Handler) -> None:
     """Put botocore's retry handler back in the place it had."""
     event, unique_id = _retry_unique_id(client)
-    _replace(_emitter(client), event, unique_id, _held, handler)
+    if not _replace(_emitter(client), event, unique_id, _held, handler):
+        client.meta.events.register(event, handler, unique_id=unique_id)
