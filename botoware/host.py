@@ -214,7 +214,14 @@ class _Manager(pluggy.PluginManager):
         super().__init__(PROJECT_NAME)
         self.add_hookspecs(specs)
 
+    def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
+        if name not in _SPEC_NAMES:
+            return None  # one host per session: skip the specs module's other names quickly
+        return super().parse_hookspec_opts(module_or_class, name)
+
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        if name not in _SPEC_NAMES:
+            return None  # the proxy holds hooks only; skip pluggy's static lookup of the rest
         opts = super().parse_hookimpl_opts(plugin, name)
         if opts is None and name in _SPEC_NAMES and inspect.isroutine(getattr(plugin, name)):
             return {}
