@@ -94,7 +94,9 @@ def candidates(
 ) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
     """Plugins to register and the blocked ones with the reason, in registration order."""
     autoload = autoload and not _flag(NO_AUTOLOAD_ENV)
-    eps = entry_points()
+    # Scanning the installed distributions takes milliseconds: only when they are wanted (or
+    # needed to tell a blocked entry point's name from a typo).
+    eps = entry_points() if autoload or os.environ.get(DISABLE_ENV, "").strip() else []
     chosen: list[Candidate] = []
     for plugin in plugins:
         if isinstance(plugin, str):

@@ -659,10 +659,8 @@ class MetricsPlugin:
 
     # ---- the start of a call ------------------------------------------------------------
 
-    @hookimpl(tryfirst=True)
-    def botoware_provide_client_params(self, call: Call) -> None:
+    def botoware_call_start(self, call: Call) -> None:
         # The first hook of a call (the in-flight gauge goes up before anything can fail).
-        # A decision hook, so exceptions would reach the user: contain them.
         if call.presigned:
             return  # nothing is sent, and no terminal hook would take it out of flight
         try:
@@ -674,7 +672,7 @@ class MetricsPlugin:
             if self._otel is not None and series.otel is not None:
                 self._otel.active.add(1, series.otel.service)
         except Exception:
-            self._report("provide_client_params")
+            self._report("call_start")
 
     # ---- the end of a call --------------------------------------------------------------
     # tryfirst: the tracing plugin ends its span (and makes it no longer current) in its

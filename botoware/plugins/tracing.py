@@ -208,14 +208,13 @@ class TracingPlugin:
 
     # ---- the start of a call ------------------------------------------------------------
 
-    @hookimpl(tryfirst=True)
-    def botoware_provide_client_params(self, call: Call, params: dict[str, Any]) -> None:
+    def botoware_call_start(self, call: Call) -> None:
         # The first hook of a call, so the span also covers failures in botocore's own
-        # before-parameter-build handlers. A decision hook: errors are ours to contain.
+        # before-parameter-build handlers; no other plugin's answer can skip it.
         try:
-            self._start(call, params)
+            self._start(call, call.params)  # type: ignore[arg-type]
         except Exception:
-            self._report("provide_client_params")
+            self._report("call_start")
 
     def _start(self, call: Call, params: dict[str, Any]) -> None:
         if call.presigned:
