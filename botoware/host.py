@@ -6,6 +6,7 @@ import contextvars
 import functools
 import inspect
 import logging
+import sys
 import threading
 import warnings
 import weakref
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, final
 import boto3
 import pluggy
 
-from botoware import _loading
+from botoware import _loading, _redaction
 from botoware.errors import BotowareWarning, PluginError
 from botoware.hooks import bridge, specs
 from botoware.hooks.markers import PROJECT_NAME
@@ -580,7 +581,7 @@ class _SessionHost:
             "botoware plugin %r raised in %s; the AWS call continues without it",
             plugin,
             hook,
-            exc_info=True,
+            exc_info=_redaction.loggable(sys.exc_info()[1]),  # no user values in the log
         )
 
     # ---- plugins --------------------------------------------------------------------

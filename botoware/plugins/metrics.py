@@ -58,10 +58,10 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
+from botoware import _redaction as _errors
 from botoware.errors import ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
-from botoware.plugins import _errors
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse

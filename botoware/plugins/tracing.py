@@ -35,10 +35,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Status, StatusCode
 
+from botoware import _redaction as _errors
 from botoware.errors import BotowareWarning
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
-from botoware.plugins import _errors
 from botoware.plugins._aws_attributes import (
     LEGACY_RETRY_ATTEMPTS,
     LEGACY_STATUS_CODE,
