@@ -9,7 +9,8 @@ STAMP_DEV := $(VENV)/.installed-dev
 # newest aiobotocore, this one the lowest (with aioboto3), for the async tests.
 AIO_LOWEST := .venv-aio-lowest
 AIO_LOWEST_PINS := aioboto3==15.5.0 aiobotocore==2.25.1
-AIO_TESTS := tests/test_aio.py tests/test_async_docs.py tests/test_core_lifecycle.py tests/test_core_install.py
+AIO_TESTS := tests/test_aio.py tests/test_async_docs.py tests/test_core_lifecycle.py tests/test_core_install.py \
+	tests/test_core_guarantees.py tests/test_testing_cassette_aio.py tests/test_genai.py
 
 .PHONY: demo test lint types pytest pytest-aio-lowest docs bench clean
 
