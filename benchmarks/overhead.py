@@ -267,7 +267,8 @@ def _prometheus_pair(session: boto3.Session) -> None:
     from prometheus_client import CollectorRegistry, Counter, Histogram
 
     registry = CollectorRegistry()
-    calls = Counter("bench_calls_total", "calls", ("service", "operation", "outcome"), registry=registry)
+    labels = ("service", "operation", "outcome")
+    calls = Counter("bench_calls_total", "calls", labels, registry=registry)
     duration = Histogram("bench_seconds", "duration", ("service", "operation"), registry=registry)
 
     def before(context: dict[str, Any], **kwargs: Any) -> None:
@@ -419,7 +420,7 @@ def _variants(simple: bool, only: set[str] | None) -> list[Variant]:
         try:
             from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
         except ImportError:
-            sys.stderr.write("opentelemetry-instrumentation-botocore missing: pip install '.[bench]'\n")
+            sys.stderr.write("skipped otel-botocore: pip install '.[bench]'\n")
             return variants
         instrumentor = BotocoreInstrumentor()
         otel_provider = provider()
