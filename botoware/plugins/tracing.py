@@ -741,6 +741,8 @@ def _not_sampled(sampling: int, parent: Context) -> bool:
         return False
     if sampling == _NEVER_SAMPLED:
         return True
+    if not parent:
+        return False  # no parent: the root sampler decides
     context = trace.get_current_span(parent).get_span_context()
     return context.is_valid and not context.trace_flags.sampled
 
@@ -792,6 +794,23 @@ def _end_attributes(state: _CallTrace, attempt: int) -> _Attributes:
 
 def _add_server(attributes: _Attributes, url: str) -> None:
     """``server.address`` and ``server.port`` from the request URL, without urllib's cost."""
+    end = url.find("/", url.find("://") + 3)
+    origin = url if end < 0 else url[:end]
+    server = _SERVERS.get(origin)
+    if server is None:
+        server = {}
+        _parse_server(server, origin)
+        if len(_SERVERS) >= _MAX_SERVERS:
+            _SERVERS.clear()  # endpoints are few; a flood of them only costs a re-parse
+        _SERVERS[origin] = server
+    attributes.update(server)
+
+
+_SERVERS: dict[str, _Attributes] = {}  # scheme://netloc -> its server attributes
+_MAX_SERVERS = 512
+
+
+def _parse_server(attributes: _Attributes, url: str) -> None:
     _, sep, rest = url.partition("://")
     if not sep:
         return
