@@ -619,9 +619,12 @@ class TracingPlugin:
         state = _CallTrace(span, None)
         state.url = url or ""
         attempts = call.stash.get(_ATTEMPTS, None)
-        if attempts and call.attempt > 1:
+        attempt = call.attempt
+        if attempts and attempt > 1:
             for attributes, at_ns in attempts:
                 span.add_event(ATTEMPT_EVENT, attributes, at_ns)
+            if attempts[-1][0][ATTEMPT_NUMBER] != attempt and status is not None:
+                span.add_event(ATTEMPT_EVENT, {ATTEMPT_NUMBER: attempt, _STATUS_CODE: status})
         return state
 
     def _report(self, hook: str) -> None:
