@@ -368,11 +368,6 @@ class _Plans:
         return found
 
 
-from botoware.hooks.call import StashKey  # noqa: E402
-
-_OUT = StashKey[set[str]]()
-
-
 def _compile(
     hook: str, impls: list[HookImpl], firstresult: bool, hookexec: Callable[..., Any]
 ) -> Callable[..., Any]:
@@ -383,21 +378,18 @@ def _compile(
             return hookexec(hook, impls, kwargs, firstresult)
 
         return through_pluggy
-    order = [(impl.function, impl.argnames, impl.plugin_name) for impl in reversed(impls)]
+    order = [(impl.function, impl.argnames) for impl in reversed(impls)]
+    if len(order) == 1:
+        [(function, argnames)] = order
+
+        def one(**kwargs: Any) -> Any:
+            return function(*[kwargs[name] for name in argnames])
+
+        return one
 
     def each(**kwargs: Any) -> Any:
-        call = kwargs.get("call")
-        out = None if call is None else call.stash.get(_OUT, None)
-        for function, argnames, name in order:
-            if out is not None and name in out:
-                continue
+        for function, argnames in order:
             result = function(*[kwargs[name] for name in argnames])
-            if result is specs.STEP_OUT:
-                if call is not None:
-                    if out is None:
-                        out = call.stash[_OUT] = set()
-                    out.add(name)
-                continue
             if result is not None and firstresult:
                 return result
         return None

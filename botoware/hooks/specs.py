@@ -51,15 +51,6 @@ NO_RETRY = NoRetry()
 """Returned from :func:`botoware_needs_retry` to end the call without another attempt."""
 
 
-class _StepOut:
-    def __repr__(self) -> str:
-        return "botoware.STEP_OUT"
-
-
-STEP_OUT = _StepOut()
-"""TEMP stub: the lead's version replaces this."""
-
-
 # -------------------------------------------------------------------------------------------
 # Session and client set-up
 # -------------------------------------------------------------------------------------------
