@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import inspect
 import logging
 import threading
@@ -14,19 +13,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, final
 
 import boto3
-import botocore
-import botocore.session
 import pluggy
-from botocore.client import BaseClient
 
 from botoware import _loading
 from botoware.errors import BotowareWarning, PluginError
 from botoware.hooks import bridge, specs
 from botoware.hooks.markers import PROJECT_NAME
+from botoware.hooks.specs import STEP_OUT
 
 if TYPE_CHECKING:
     from types import TracebackType
 
+    import botocore.session
+    from botocore.client import BaseClient
     from pluggy import HookCaller, HookImpl
 
 
@@ -152,8 +151,9 @@ def _check_shape(
     opts = getattr(function, f"{PROJECT_NAME}_impl", None) or {}
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         raise PluginError(
-            f"{where}: {attr} is async, but botocore calls hooks synchronously, so its body "
-            "would never run. Make it a plain 'def'."
+            f"{where}: {attr} is async, but botoware calls every hook synchronously, on "
+            "botocore and aiobotocore clients alike, so its body would never run. Make it a "
+            "plain 'def' (hand slow work to a thread or task of your own)."
         )
     wraps = bool(opts.get("wrapper") or opts.get("hookwrapper"))
     if wraps and not inspect.isgeneratorfunction(function):
@@ -325,18 +325,55 @@ class _Plans:
     hooks with wrappers go through pluggy itself.
     """
 
-    __slots__ = ("_covers", "_firstresult", "_hookexec", "_impls", "_plans", "_scopes")
+    __slots__ = (
+        "_covers",
+        "_firstresult",
+        "_hookexec",
+        "_impls",
+        "_plans",
+        "_scopes",
+        "_without",
+    )
 
-    def __init__(self, pm: pluggy.PluginManager, plugins: dict[str, _Registered]) -> None:
-        callers = {name: getattr(pm.hook, name) for name in _SPEC_NAMES}
-        self._hookexec = pm._hookexec
-        self._impls = {name: tuple(c.get_hookimpls()) for name, c in callers.items()}
-        self._firstresult = {
-            name: bool(c.spec and c.spec.opts.get("firstresult")) for name, c in callers.items()
-        }
-        self._scopes = {name: reg.scope for name, reg in plugins.items()}
+    def __init__(
+        self,
+        impls: dict[str, tuple[HookImpl, ...]],
+        firstresult: dict[str, bool],
+        scopes: dict[str, tuple[str, ...] | None],
+        hookexec: Callable[..., Any],
+    ) -> None:
+        self._impls = impls
+        self._firstresult = firstresult
+        self._scopes = scopes
+        self._hookexec = hookexec
         self._plans: dict[tuple[str, str, str], Callable[..., Any] | None] = {}
         self._covers: dict[tuple[str, str], bool] = {}
+        self._without: dict[tuple[str, ...], _Plans] = {}
+
+    @classmethod
+    def of(cls, pm: pluggy.PluginManager, plugins: dict[str, _Registered]) -> _Plans:
+        callers = {name: getattr(pm.hook, name) for name in _SPEC_NAMES}
+        return cls(
+            {name: tuple(c.get_hookimpls()) for name, c in callers.items()},
+            {name: bool(c.spec and c.spec.opts.get("firstresult")) for name, c in callers.items()},
+            {name: reg.scope for name, reg in plugins.items()},
+            pm._hookexec,
+        )
+
+    def without(self, names: tuple[str, ...]) -> _Plans:
+        """This snapshot less the plugins that stepped out of one call (cached)."""
+        try:
+            return self._without[names]
+        except KeyError:
+            pass
+        impls = {
+            hook: tuple(i for i in found if i.plugin_name not in names)
+            for hook, found in self._impls.items()
+        }
+        derived = self._without[names] = _Plans(
+            impls, self._firstresult, self._scopes, self._hookexec
+        )
+        return derived
 
     def plan(self, hook: str, service: str, operation: str) -> Callable[..., Any] | None:
         key = (hook, service, operation)
@@ -378,21 +415,28 @@ def _compile(
             return hookexec(hook, impls, kwargs, firstresult)
 
         return through_pluggy
-    order = [(impl.function, impl.argnames) for impl in reversed(impls)]
+    order = [(impl.function, impl.argnames, impl.plugin_name) for impl in reversed(impls)]
     if len(order) == 1:
-        [(function, argnames)] = order
+        [(function, argnames, name)] = order
+        alone = bridge.StepOut((name,))
 
         def one(**kwargs: Any) -> Any:
-            return function(*[kwargs[name] for name in argnames])
+            result = function(*[kwargs[name] for name in argnames])
+            return alone if result is STEP_OUT else result
 
         return one
 
     def each(**kwargs: Any) -> Any:
-        for function, argnames in order:
+        leaving: list[str] | None = None
+        for function, argnames, name in order:
             result = function(*[kwargs[name] for name in argnames])
-            if result is not None and firstresult:
+            if result is None:
+                continue
+            if result is STEP_OUT:
+                leaving = [name] if leaving is None else [*leaving, name]
+            elif firstresult:
                 return result
-        return None
+        return None if leaving is None else bridge.StepOut(tuple(leaving))
 
     return each
 
@@ -426,7 +470,7 @@ class _SessionHost:
         # Terminal event patterns stay registered while attached, so that a call in flight
         # when its plugin is uninstalled still ends in that plugin (see _Plans).
         self._terminal_patterns: set[str | None] = set()
-        self.plans = _Plans(self._pm, {})
+        self.plans = _Plans.of(self._pm, {})
         # Services whose botocore retry handler botoware holds (None: every service).
         self._retry_services: frozenset[str] | None = frozenset()
         self._retry_handlers: weakref.WeakKeyDictionary[object, bridge.Handler] = (
@@ -436,8 +480,7 @@ class _SessionHost:
         self._reported: set[tuple[str, str]] = set()
         self._attached = False
         self._prefix = f"botoware-{id(self):x}"
-        self._hook_handlers = {hook: bridge.make_handler(self, hook) for hook in bridge.CALL_HOOKS}
-        self._hook_handlers[bridge.RETRY_HOOK] = bridge.make_retry_handler(self)
+        self._hook_handlers = bridge.make_handlers(self, session)
         self._page_iterator_cls = bridge.make_page_iterator_class(self)
         self._class_handler = bridge.make_client_class_handler(
             bridge.make_client_mixin(self._adopt_new)
@@ -535,7 +578,7 @@ class _SessionHost:
 
     def _changed(self) -> None:
         """Plugins changed: calls from now on see a new snapshot; re-sync handlers."""
-        self.plans = _Plans(self._pm, self._plugins)
+        self.plans = _Plans.of(self._pm, self._plugins)
         if self._attached:
             self._sync_handlers()
 
@@ -577,8 +620,8 @@ class _SessionHost:
 
     def _emitters(self) -> list[Any]:
         session = self.session
-        emitters = [] if session is None else [session.get_component("event_emitter")]
-        return emitters + [client.meta.events for client in list(self._clients)]
+        emitters = [] if session is None else [bridge.session_emitter(session)]
+        return emitters + [bridge.client_emitter(client) for client in list(self._clients)]
 
     def _sync_handlers(self) -> None:
         wanted = self._wanted_handlers()
@@ -610,14 +653,14 @@ class _SessionHost:
             self._give_back_retries(client)
 
     def _take_retries(self, client: Any) -> None:
-        endpoint = client._endpoint
+        endpoint = bridge.endpoint_of(client)
         if endpoint not in self._retry_handlers:
             handler = bridge.take_retry_handler(client)
             if handler is not None:
                 self._retry_handlers[endpoint] = handler
 
     def _give_back_retries(self, client: Any) -> None:
-        handler = self._retry_handlers.pop(client._endpoint, None)
+        handler = self._retry_handlers.pop(bridge.endpoint_of(client), None)
         if handler is not None:
             bridge.give_back_retry_handler(client, handler)
 
@@ -628,13 +671,13 @@ class _SessionHost:
         if session is None:
             return
         self._attached = True
-        emitter = session.get_component("event_emitter")
+        emitter = bridge.session_emitter(session)
         bridge.register(
             emitter, bridge.CLIENT_CLASS_EVENT, self._class_handler, f"{self._prefix}-class"
         )
         self._sync_handlers()
         if scan:
-            for client in _clients_of(session):
+            for client in bridge.clients_of(session):
                 self._adopt(client)
 
     def _detach(self) -> None:
@@ -663,7 +706,7 @@ class _SessionHost:
             return
         self._clients.add(client)
         for uid, (event, handler) in self._handlers.items():
-            bridge.register(client.meta.events, event, handler, uid)
+            bridge.register(bridge.client_emitter(client), event, handler, uid)
         bridge.cover(self, client, self._page_iterator_cls)
         self._client_created(client, None)
 
@@ -686,78 +729,20 @@ class _SessionHost:
         impls = [impl for impl in impls if impl.plugin_name in names]
         if session is None or not impls:
             return
-        resolver = session.get_component("credential_provider")
         for impl in impls:
             reg = self._plugins[impl.plugin_name]
             offered: Any = impl.function(*[{"session": session}[a] for a in impl.argnames])
             for provider, placement in offered or ():
-                _place_provider(resolver, provider, placement, impl.plugin_name)
+                bridge.place_provider(session, provider, placement, impl.plugin_name)
                 reg.providers.append(provider.METHOD)
-        _forget_credentials(session)
+        bridge.forget_credentials(session)
 
     def _remove_providers(self, reg: _Registered) -> None:
         session = self.session
         if session is None or not reg.providers:
             return
-        resolver = session.get_component("credential_provider")
-        for method in reg.providers:
-            resolver.remove(method)
-        _forget_credentials(session)
-
-
-def _forget_credentials(session: Any) -> None:
-    """Drop credentials resolved from the old chain; the next client resolves from the new one.
-
-    Keys the user set on the session (``boto3.Session(aws_access_key_id=...)``, botocore's
-    ``set_credentials``) outrank every chain, so they stay.
-    """
-    credentials = session._credentials
-    if credentials is not None and getattr(credentials, "method", None) != "explicit":
-        session._credentials = None
-
-
-def _place_provider(resolver: Any, provider: Any, placement: str, plugin: str) -> None:
-    names = [p.METHOD for p in resolver.providers]
-    if not getattr(provider, "METHOD", None) or provider.METHOD in names:
-        raise PluginError(
-            f"plugin {plugin!r} offered credential provider {provider!r} whose METHOD "
-            f"{getattr(provider, 'METHOD', None)!r} is missing or already in the chain {names}."
-        )
-    kind, _, anchor = placement.partition(":")
-    if placement == "first":
-        resolver.providers.insert(0, provider)
-    elif placement == "last":
-        resolver.providers.append(provider)
-    elif kind in ("before", "after") and anchor in names:
-        (resolver.insert_before if kind == "before" else resolver.insert_after)(anchor, provider)
-    else:
-        raise PluginError(
-            f"plugin {plugin!r} placed a credential provider at {placement!r}; use 'first', "
-            f"'last', 'before:NAME' or 'after:NAME' with NAME one of {names}."
-        )
-
-
-def _clients_of(session: Any) -> list[BaseClient]:
-    """Clients the session created before install(): botocore keeps no list, so ask gc.
-
-    A client holds no reference to its session, only to its components: the model loader
-    (which sessions may share) and the session's own exceptions factory (which they don't).
-    """
-    try:
-        loader = session.get_component("data_loader")
-        factory = session._get_internal_component("exceptions_factory")
-    except Exception:  # pragma: no cover - a session without components has no clients
-        return []
-    # A weakref.proxy to a client passes isinstance() (botocore's S3 region redirector holds
-    # one) but cannot be weakly referenced or covered: take the clients themselves only.
-    return [
-        obj
-        for obj in gc.get_objects()
-        if not isinstance(obj, weakref.ProxyTypes)  # first: a dead proxy raises on isinstance
-        and isinstance(obj, BaseClient)
-        and getattr(obj, "_loader", None) is loader
-        and getattr(obj, "_exceptions_factory", None) is factory
-    ]
+        bridge.remove_providers(session, reg.providers)
+        bridge.forget_credentials(session)
 
 
 _HOSTS: weakref.WeakKeyDictionary[botocore.session.Session, _SessionHost] = (
@@ -772,17 +757,6 @@ def _host_for(session: botocore.session.Session) -> _SessionHost:
         if host is None:
             host = _HOSTS[session] = _SessionHost(session)
         return host
-
-
-def _botocore_session(session: object) -> botocore.session.Session:
-    if isinstance(session, boto3.Session):
-        return session._session
-    if isinstance(session, botocore.session.Session):
-        return session
-    raise TypeError(
-        f"botoware.install() takes a boto3.Session, a botocore.session.Session or None, "
-        f"not {type(session).__name__}."
-    )
 
 
 # -------------------------------------------------------------------------------------------
@@ -840,7 +814,7 @@ class Installation:
             self._active = False
             entries, self._entries = self._entries, []
             if self._initializer is not None:
-                botocore.unregister_initializer(self._initializer)
+                bridge.off_new_sessions(self._initializer)
                 self._initializer = None
         for host_ref, names in entries:
             host = host_ref()
@@ -915,18 +889,19 @@ def install(
     loaded, skipped = _load(plugins, autoload)
     installation = Installation(loaded, skipped)
     if session is not None:
-        installation._install_into(_botocore_session(session))
+        installation._install_into(bridge.botocore_session(session))
         return installation
 
     def initializer(new_session: botocore.session.Session) -> None:
         installation._install_into(new_session, scan=False)
 
     installation._initializer = initializer
-    botocore.register_initializer(initializer)
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
+    bridge.on_new_sessions(initializer)
+    default = bridge.default_session()
+    if default is None:
+        bridge.create_default_session()
     else:
-        installation._install_into(boto3.DEFAULT_SESSION._session)
+        installation._install_into(default)
     return installation
 
 

@@ -46,6 +46,7 @@ def render() -> str:
         lines += [f"## {name}", "", "```python", f"def {name}{signature}", "```", ""]
         lines += [inspect.getdoc(function) or "", ""]
     lines += ["## NO_RETRY", "", inspect.cleandoc(specs.NoRetry.__doc__ or ""), ""]
+    lines += ["## STEP_OUT", "", inspect.cleandoc(specs.StepOut.__doc__ or ""), ""]
     return "\n".join(lines)
 
 

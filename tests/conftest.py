@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.client
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -41,17 +43,81 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BOTOWARE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
 
 
-@pytest.fixture
-def session() -> boto3.Session:
-    """A fresh boto3 session with test credentials."""
-    return boto3.Session(**CREDENTIALS)
+BOTH_KINDS = pytest.mark.parametrize("kind", ["sync", "async"], indirect=True)
+"""Run a test on botocore clients and on aiobotocore clients (``session``/``client``)."""
+
+
+def unwrap(client: Any) -> Any:
+    """The client itself behind an :class:`~tests.aio_view.AioView`."""
+    return getattr(client, "aio_client", client)
+
+
+def bare_base(kind: str) -> type:
+    """The base class a bare client of ``kind`` has right after its own generated class."""
+    if kind == "sync":
+        return botocore.client.BaseClient
+    from aiobotocore.client import AioBaseClient
+
+    return AioBaseClient
 
 
 @pytest.fixture
-def client(session: boto3.Session, moto_url: str) -> Any:
-    """A factory: ``client("s3")`` makes a client of ``session`` pointed at moto."""
+def kind(request: pytest.FixtureRequest) -> str:
+    """Which clients ``session`` and ``client`` make: ``"sync"`` (boto3) unless parametrized."""
+    return str(getattr(request, "param", "sync"))
 
-    def make(service: str, **kwargs: Any) -> Any:
-        return session.client(service, endpoint_url=moto_url, **kwargs)
 
-    return make
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop of the test's own."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+@pytest.fixture
+def session(kind: str) -> Any:
+    """A fresh session with test credentials: boto3's, or aiobotocore's for ``async``."""
+    if kind == "sync":
+        return boto3.Session(**CREDENTIALS)
+    from aiobotocore.session import AioSession
+
+    aio = AioSession()
+    aio.set_credentials(CREDENTIALS["aws_access_key_id"], CREDENTIALS["aws_secret_access_key"])
+    aio.set_config_variable("region", CREDENTIALS["region_name"])
+    return aio
+
+
+@pytest.fixture
+def client(session: Any, moto_url: str, kind: str, request: pytest.FixtureRequest) -> Any:
+    """A factory: ``client("s3")`` makes a client of ``session`` pointed at moto.
+
+    For ``async`` the client is an aiobotocore client, entered on the test's loop and seen
+    through :class:`~tests.aio_view.AioView`, so the same test body drives both.
+    """
+    if kind == "sync":
+
+        def make(service: str, **kwargs: Any) -> Any:
+            kwargs.setdefault("endpoint_url", moto_url)
+            return session.client(service, **kwargs)
+
+        return make
+    from aio_view import AioView
+
+    loop = request.getfixturevalue("loop")
+    opened: list[Any] = []
+
+    def make_aio(service: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("endpoint_url", moto_url)
+        context = session.create_client(service, **kwargs)
+        aio_client = loop.run_until_complete(context.__aenter__())
+        opened.append(context)
+        return AioView(aio_client, loop)
+
+    def close() -> None:
+        for context in reversed(opened):
+            loop.run_until_complete(context.__aexit__(None, None, None))
+
+    request.addfinalizer(close)
+    return make_aio

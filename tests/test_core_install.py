@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from conftest import BOTH_KINDS, bare_base, unwrap
 
 import botoware
 from botoware.hooks import bridge
@@ -41,6 +42,7 @@ def _botoware_ids(emitter: Any) -> set[str]:
     return {uid for uid in bridge.registered_unique_ids(emitter) if uid.startswith("botoware")}
 
 
+@BOTH_KINDS
 def test_clients_created_before_install_are_covered(session: Any, client: Any) -> None:
     """A client that existed before install() reaches the plugins and is announced once."""
     s3 = client("s3")
@@ -51,6 +53,7 @@ def test_clients_created_before_install_are_covered(session: Any, client: Any) -
     assert counter.created == [s3]
 
 
+@BOTH_KINDS
 def test_clients_created_after_install_are_covered(session: Any, client: Any) -> None:
     """A client created after install() is covered and announced once."""
     counter = Counter()
@@ -61,6 +64,7 @@ def test_clients_created_after_install_are_covered(session: Any, client: Any) ->
     assert counter.created == [s3]
 
 
+@BOTH_KINDS
 def test_other_sessions_are_untouched(session: Any, moto_url: str) -> None:
     """Installing on one session leaves clients of another session alone."""
     counter = Counter()
@@ -70,6 +74,7 @@ def test_other_sessions_are_untouched(session: Any, moto_url: str) -> None:
     assert counter.ends == {}
 
 
+@BOTH_KINDS
 def test_installing_the_same_plugin_twice_never_doubles_calls(session: Any, client: Any) -> None:
     """A second install of the same plugin object (or name) on a session adds nothing."""
     counter = Counter()
@@ -82,6 +87,7 @@ def test_installing_the_same_plugin_twice_never_doubles_calls(session: Any, clie
     first.uninstall()
 
 
+@BOTH_KINDS
 def test_uninstall_leaves_no_handler_behind(session: Any, client: Any) -> None:
     """After uninstall no botoware handler or wrapper remains on the session or any client."""
     before = client("s3")
@@ -89,14 +95,15 @@ def test_uninstall_leaves_no_handler_behind(session: Any, client: Any) -> None:
     during = client("sqs")
     assert _botoware_ids(before.meta.events) and _botoware_ids(during.meta.events)
     installation.uninstall()
-    emitter = session._session.get_component("event_emitter")
+    emitter = bridge.botocore_session(session).get_component("event_emitter")
     assert _botoware_ids(emitter) == set()
     for c in (before, during):
         assert _botoware_ids(c.meta.events) == set()
-        assert not set(c.__dict__) & {"_make_api_call", "get_paginator", "get_waiter"}
+        assert not set(unwrap(c).__dict__) & {"_make_api_call", "get_paginator", "get_waiter"}
 
 
-def test_uninstall_gives_back_a_bare_call(session: Any, client: Any) -> None:
+@BOTH_KINDS
+def test_uninstall_gives_back_a_bare_call(session: Any, client: Any, kind: str) -> None:
     """After uninstall the plugin sees nothing and clients created later are bare."""
     recorder = Recorder()
     s3 = client("s3")
@@ -106,9 +113,10 @@ def test_uninstall_gives_back_a_bare_call(session: Any, client: Any) -> None:
     s3.list_buckets()
     later.list_buckets()
     assert recorder.events == []
-    assert type(later).__mro__[1] is botocore.client.BaseClient
+    assert type(unwrap(later)).__mro__[1] is bare_base(kind)
 
 
+@BOTH_KINDS
 def test_uninstall_removes_only_its_own_plugins(session: Any, client: Any) -> None:
     """Two installations on a session: uninstalling one keeps the other working."""
     first, second = Counter(), Recorder()
@@ -160,6 +168,7 @@ def test_botoware_session_installs_on_itself(moto_url: str) -> None:
     assert counter.ends == {"ListBuckets": 1}
 
 
+@BOTH_KINDS
 def test_clients_are_released_when_dropped(session: Any, client: Any) -> None:
     """The host does not keep a client alive after the user drops it."""
     with botoware.install(session, plugins=[Recorder()], autoload=False):
@@ -195,6 +204,7 @@ def test_resources_paginators_and_waiters_are_covered(session: Any, client: Any)
     assert ("run_start", "ListObjectsV2") in runs and ("run_end", "HeadBucket") in runs
 
 
+@BOTH_KINDS
 def test_paginator_pages_share_one_run(session: Any, client: Any) -> None:
     """Each page of one paginate() iteration carries the same Run; it ends once."""
     runs: list[botoware.Run] = []
@@ -222,6 +232,7 @@ def test_paginator_pages_share_one_run(session: Any, client: Any) -> None:
     assert runs[0].kind == "paginate" and runs[0].calls == 3
 
 
+@BOTH_KINDS
 def test_waiter_polls_share_one_run_that_ends_with_the_outcome(session: Any, client: Any) -> None:
     """A failing wait() ends its run with the WaiterError."""
     outcomes: list[tuple[str | None, str | None]] = []

@@ -7,6 +7,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
+from conftest import BOTH_KINDS
 
 import botoware
 from botoware.testing import Recorder
@@ -56,6 +57,7 @@ class _Raw:
         yield self.body
 
 
+@BOTH_KINDS
 def test_one_attempt_runs_every_hook_in_order(session: Any, client: Any) -> None:
     """A successful call runs each hook once, in the documented order, then after_call."""
     s3 = client("s3")
@@ -66,6 +68,7 @@ def test_one_attempt_runs_every_hook_in_order(session: Any, client: Any) -> None
     assert _hooks(recorder, "ListBuckets") == [*expected, ("after_call", 1)]
 
 
+@BOTH_KINDS
 def test_retries_repeat_the_attempt_hooks(session: Any, client: Any) -> None:
     """Two 500s then success: the per-attempt hooks run three times, the call ends once."""
     s3 = client("s3")
@@ -80,6 +83,7 @@ def test_retries_repeat_the_attempt_hooks(session: Any, client: Any) -> None:
     assert _hooks(recorder, "ListBuckets") == [*expected, ("after_call", 3)]
 
 
+@BOTH_KINDS
 def test_param_validation_error_ends_the_call_once(session: Any, client: Any) -> None:
     """A call botocore rejects before before-call still gets exactly one after_call_error."""
     s3 = client("s3")
@@ -94,6 +98,7 @@ def test_param_validation_error_ends_the_call_once(session: Any, client: Any) ->
     ]
 
 
+@BOTH_KINDS
 def test_error_response_ends_with_after_call_only(session: Any, client: Any) -> None:
     """An AWS error (ClientError) ends with after_call, never also after_call_error."""
     s3 = client("s3")
@@ -105,9 +110,10 @@ def test_error_response_ends_with_after_call_only(session: Any, client: Any) -> 
     assert terminals == ["after_call"]
 
 
-def test_transport_failure_ends_with_after_call_error(session: Any) -> None:
+@BOTH_KINDS
+def test_transport_failure_ends_with_after_call_error(session: Any, client: Any) -> None:
     """A connection refused after all attempts ends with after_call_error once."""
-    s3 = session.client(
+    s3 = client(
         "s3",
         endpoint_url="http://127.0.0.1:9",
         config=botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}),
@@ -121,6 +127,7 @@ def test_transport_failure_ends_with_after_call_error(session: Any) -> None:
     assert "after_call" not in hooks
 
 
+@BOTH_KINDS
 def test_raising_decision_hook_ends_the_call_once(session: Any, client: Any) -> None:
     """A decision hook's exception reaches the user and the call still ends exactly once."""
 
@@ -140,6 +147,7 @@ def test_raising_decision_hook_ends_the_call_once(session: Any, client: Any) -> 
     assert hooks.count("after_call_error") == 1
 
 
+@BOTH_KINDS
 def test_before_call_short_circuit_skips_every_attempt_hook(session: Any, client: Any) -> None:
     """A before_call answer is the result; no attempt hook runs, after_call does."""
 
@@ -163,7 +171,8 @@ def test_before_call_short_circuit_skips_every_attempt_hook(session: Any, client
     ]
 
 
-def test_before_send_answer_is_parsed_like_a_real_response(session: Any) -> None:
+@BOTH_KINDS
+def test_before_send_answer_is_parsed_like_a_real_response(session: Any, client: Any) -> None:
     """A before_send AWSResponse goes through botocore's parser and every later hook."""
 
     class Answer:
@@ -178,7 +187,7 @@ def test_before_send_answer_is_parsed_like_a_real_response(session: Any) -> None
             )
             return AWSResponse(request.url, 200, {}, _Raw(body))
 
-    s3 = session.client("s3", endpoint_url="http://127.0.0.1:9")
+    s3 = client("s3", endpoint_url="http://127.0.0.1:9")
     recorder = Recorder()
     with botoware.install(session, plugins=[recorder, Answer()], autoload=False):
         response = s3.list_buckets()
@@ -190,6 +199,7 @@ def test_before_send_answer_is_parsed_like_a_real_response(session: Any) -> None
     ]
 
 
+@BOTH_KINDS
 def test_provide_client_params_replaces_the_parameters(session: Any, client: Any) -> None:
     """The first non-None provide_client_params result is what botocore serializes."""
 
@@ -209,6 +219,7 @@ def test_provide_client_params_replaces_the_parameters(session: Any, client: Any
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
+@BOTH_KINDS
 def test_choose_signer_can_unsign_a_call(session: Any, client: Any) -> None:
     """A choose_signer answer replaces botocore's choice (here: no signature at all)."""
     seen: list[str | None] = []
@@ -228,6 +239,7 @@ def test_choose_signer_can_unsign_a_call(session: Any, client: Any) -> None:
     assert seen == [None]
 
 
+@BOTH_KINDS
 def test_call_object_is_shared_by_every_hook(session: Any, client: Any) -> None:
     """Every hook of one call receives the same Call, with the call's facts."""
     calls: list[botoware.Call] = []
@@ -254,6 +266,7 @@ def test_call_object_is_shared_by_every_hook(session: Any, client: Any) -> None:
     assert first.run is None and not first.paginated and first.waiter is None
 
 
+@BOTH_KINDS
 def test_presigned_url_runs_only_request_shaping_hooks(session: Any, client: Any) -> None:
     """A presigned URL has call.presigned, no send and no terminal hook."""
     s3 = client("s3")
@@ -274,6 +287,7 @@ def test_presigned_url_runs_only_request_shaping_hooks(session: Any, client: Any
     assert not {"before_send", "after_call", "after_call_error"} & set(hooks)
 
 
+@BOTH_KINDS
 def test_every_hook_receives_every_documented_argument(session: Any, client: Any) -> None:
     """Implementations asking for all of a hook's documented arguments get them all."""
     import inspect

@@ -35,6 +35,7 @@ def test_public_surface_is_what_the_docs_promise() -> None:
     assert sorted(botoware.__all__) == sorted(
         [
             "NO_RETRY",
+            "STEP_OUT",
             "BotowareError",
             "BotowareWarning",
             "Call",

@@ -51,6 +51,40 @@ NO_RETRY = NoRetry()
 """Returned from :func:`botoware_needs_retry` to end the call without another attempt."""
 
 
+class StepOut:
+    """Returned from any call hook to step out of the rest of that one call.
+
+    The plugin's later hooks for that call, its ending included, are then not called at
+    all, so a call the plugin does not record costs it nothing more: a tracer whose sampler
+    dropped the call, a metrics plugin whose filter excludes it. Other plugins and later
+    calls are unaffected. Returned from a decision hook it also counts as no answer (the
+    next plugin decides). Plain implementations only: a ``wrapper=True`` implementation
+    cannot step out::
+
+        class OnlyS3Writes:
+            def botoware_provide_client_params(self, call):
+                if not call.operation.startswith("Put"):
+                    return botoware.STEP_OUT  # no more hooks of this plugin for this call
+
+            def botoware_after_call(self, call, http_response):
+                ...  # runs for Put* calls only
+    """
+
+    _instance: StepOut | None = None
+
+    def __new__(cls) -> StepOut:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "botoware.STEP_OUT"
+
+
+STEP_OUT = StepOut()
+"""Returned from a call hook: this plugin sees no more of this call (see :class:`StepOut`)."""
+
+
 # -------------------------------------------------------------------------------------------
 # Session and client set-up
 # -------------------------------------------------------------------------------------------

@@ -1,0 +1,173 @@
+"""Covering clients: every API call, paginator and waiter of a client goes through botoware.
+
+Covering sets three instance attributes (``_make_api_call``, ``get_paginator``,
+``get_waiter``); :func:`uncover` removes them, and the class's own methods answer again.
+aiobotocore clients get the awaiting counterparts from :mod:`botoware.hooks.bridge.aio`.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from botocore.client import BaseClient
+
+from botoware.hooks.bridge import calls, runs
+from botoware.hooks.bridge.events import CALL_HOOKS, Dispatcher, Handler, make_handler
+from botoware.hooks.bridge.retries import make_retry_handler
+from botoware.hooks.bridge.sessions import is_async_session
+
+_COVER_ATTRS = ("_make_api_call", "get_paginator", "get_waiter")
+
+
+def service_of(client: BaseClient) -> tuple[str, str]:
+    """(hyphenized service id as in event names, service id as AWS spells it)."""
+    service_id = client.meta.service_model.service_id
+    return service_id.hyphenize(), str(service_id)
+
+
+def is_async(client: object) -> bool:
+    """True for an aiobotocore client (never imports aiobotocore to find out)."""
+    module = sys.modules.get("aiobotocore.client")
+    return module is not None and isinstance(client, module.AioBaseClient)
+
+
+def _sync_make_api_call(
+    host: Dispatcher,
+    original: Callable[..., Any],
+    service: str,
+    service_id: str,
+    region: str | None,
+) -> Callable[..., Any]:
+    def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
+        opened = calls.begin(host, service, service_id, region, operation_name, api_params)
+        if opened is None:
+            return original(operation_name, api_params)
+        call, token = opened
+        try:
+            return original(operation_name, api_params)
+        except BaseException as exc:
+            calls.fail(call, exc)
+            raise
+        finally:
+            calls.finish(token)
+
+    return _make_api_call
+
+
+def make_handlers(host: Dispatcher, session: Any) -> dict[str, Handler]:
+    """The handler of each call hook for the emitters of ``session`` and its clients."""
+    adapt: dict[str, Callable[[Any], Any]] = {}
+    if is_async_session(session):
+        from botoware.hooks.bridge import aio
+
+        adapt["botoware_before_send"] = aio.adapt_response
+    handlers = {hook: make_handler(host, hook, adapt.get(hook)) for hook in CALL_HOOKS}
+    handlers["botoware_needs_retry"] = make_retry_handler(host)
+    return handlers
+
+
+def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
+    """Route a client's API calls, paginators and waiters through botoware."""
+    service, service_id = service_of(client)
+    region = client.meta.region_name
+    if is_async(client):
+        from botoware.hooks.bridge import aio
+
+        make_api_call = aio.make_api_call
+        wrap_wait = aio.wrap_wait
+
+        def page_class(paginator: Any) -> type[Any]:
+            return aio.page_iterator_class(host, type(paginator).PAGE_ITERATOR_CLS)
+    else:
+        make_api_call = _sync_make_api_call
+        wrap_wait = runs.wrap_wait
+
+        def page_class(paginator: Any) -> type[Any]:
+            return page_iterator_cls
+
+    covered = make_api_call(host, client._make_api_call, service, service_id, region)
+    prepared = False
+
+    def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
+        # First call: botocore has finished setting the client up by now.
+        nonlocal prepared
+        if not prepared:
+            prepared = True
+            host.prepare(client)
+        return covered(operation_name, api_params)
+
+    original_get_paginator = client.get_paginator
+    original_get_waiter = client.get_waiter
+
+    def get_paginator(operation_name: str) -> Any:
+        paginator = original_get_paginator(operation_name)
+        paginator.PAGE_ITERATOR_CLS = page_class(paginator)
+        return paginator
+
+    def get_waiter(waiter_name: str) -> Any:
+        waiter = original_get_waiter(waiter_name)
+        wrap_wait(host, waiter, service, service_id, region)
+        return waiter
+
+    get_paginator.__doc__ = original_get_paginator.__doc__
+    get_waiter.__doc__ = original_get_waiter.__doc__
+    attrs = client.__dict__
+    attrs["_make_api_call"] = _make_api_call
+    attrs["get_paginator"] = get_paginator
+    attrs["get_waiter"] = get_waiter
+
+
+def uncover(client: Any) -> None:
+    """Undo :func:`cover`: the client's class methods answer again."""
+    for name in _COVER_ATTRS:
+        client.__dict__.pop(name, None)
+
+
+def is_covered(client: Any) -> bool:
+    return "_make_api_call" in client.__dict__
+
+
+def make_client_mixin(adopt: Callable[[BaseClient], None]) -> type:
+    """A base class added to clients created while installed, so each is covered at birth."""
+
+    class BotowareClient:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            adopt(self)  # type: ignore[arg-type]
+
+    return BotowareClient
+
+
+def make_client_class_handler(mixin: type) -> Handler:
+    def botoware_client_class(base_classes: list[type], **kwargs: Any) -> None:
+        if mixin not in base_classes:
+            base_classes.insert(0, mixin)
+
+    return botoware_client_class
+
+
+def clients_of(session: Any) -> list[BaseClient]:
+    """Clients the session created before install(): botocore keeps no list, so ask gc.
+
+    A client holds no reference to its session, only to its components: the model loader
+    (which sessions may share) and the session's own exceptions factory (which they don't).
+    """
+    try:
+        loader = session.get_component("data_loader")
+        factory = session._get_internal_component("exceptions_factory")
+    except Exception:  # pragma: no cover - a session without components has no clients
+        return []
+    # A weakref.proxy to a client passes isinstance() (botocore's S3 region redirector holds
+    # one) but cannot be weakly referenced or covered: take the clients themselves only.
+    return [
+        obj
+        for obj in gc.get_objects()
+        if not isinstance(obj, weakref.ProxyTypes)  # first: a dead proxy raises on isinstance
+        and isinstance(obj, BaseClient)
+        and getattr(obj, "_loader", None) is loader
+        and getattr(obj, "_exceptions_factory", None) is factory
+    ]

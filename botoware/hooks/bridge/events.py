@@ -1,0 +1,216 @@
+"""botocore's event names, and the handlers that turn each event into a hook call.
+
+The handlers are plain synchronous functions: botocore calls them directly and aiobotocore's
+emitter calls them too (it awaits only handlers that return an awaitable), so one handler
+serves both kinds of client.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botoware.hooks.call import Call, Run
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+Handler = Callable[..., Any]
+
+CALL_KEY = "botoware.call"
+"""The one key botoware keeps in botocore's per-call context dict."""
+
+# The call being made in this thread or task, until its first event binds it to botocore's
+# context dict. Context variables, not thread-locals: asyncio tasks each see their own.
+PENDING: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
+    "botoware_pending_call", default=None
+)
+RUN: contextvars.ContextVar[Run | None] = contextvars.ContextVar("botoware_run", default=None)
+
+# Where each event's handler finds botocore's per-call context dict.
+_IN_CONTEXT, _IN_REQUEST, _IN_REQUEST_DICT = 0, 1, 2
+
+EVENTS: dict[str, tuple[str, int]] = {
+    "botoware_provide_client_params": ("provide-client-params", _IN_CONTEXT),
+    "botoware_before_parameter_build": ("before-parameter-build", _IN_CONTEXT),
+    "botoware_before_call": ("before-call", _IN_CONTEXT),
+    # botocore signs inside request-created (its signer handler runs before ours), so
+    # choose-signer and before-sign come first.
+    "botoware_choose_signer": ("choose-signer", _IN_CONTEXT),
+    "botoware_before_sign": ("before-sign", _IN_REQUEST),
+    "botoware_request_created": ("request-created", _IN_REQUEST),
+    "botoware_before_send": ("before-send", _IN_REQUEST),
+    "botoware_response_received": ("response-received", _IN_CONTEXT),
+    "botoware_needs_retry": ("needs-retry", _IN_REQUEST_DICT),
+    "botoware_after_call": ("after-call", _IN_CONTEXT),
+    "botoware_after_call_error": ("after-call-error", _IN_CONTEXT),
+}
+"""Hook name -> (botocore event prefix, where its context lives), in the order they run."""
+
+CALL_HOOKS = tuple(EVENTS)
+TERMINAL_HOOKS = ("botoware_after_call", "botoware_after_call_error")
+RETRY_HOOK = "botoware_needs_retry"
+_DECISION_HOOKS = frozenset(
+    {
+        "botoware_provide_client_params",
+        "botoware_before_call",
+        "botoware_choose_signer",
+        "botoware_before_send",
+    }
+)
+CLIENT_CLASS_EVENT = "creating-client-class"
+
+
+class Plans(Protocol):
+    """The plugins installed at one moment, as one call (or run) sees them from start to end."""
+
+    def plan(self, hook: str, service: str, operation: str) -> Handler | None:
+        """A callable running ``hook`` on the plugins in scope (keyword arguments), or None."""
+        ...
+
+    def covers(self, service: str, operation: str) -> bool:
+        """True when any plugin has any call or run hook for this operation."""
+        ...
+
+    def without(self, names: tuple[str, ...]) -> Plans:
+        """The same plugins less ``names`` (those that stepped out of one call)."""
+        ...
+
+
+class StepOut:
+    """What a compiled plan returns when plugins returned :data:`botoware.STEP_OUT`."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+
+class Dispatcher(Protocol):
+    """What the bridge needs from the host that owns it."""
+
+    @property
+    def plans(self) -> Plans: ...
+
+    def retry_fallback(self, endpoint: object) -> Handler | None: ...
+
+    def prepare(self, client: BaseClient) -> None: ...
+
+
+def event_name(hook: str, pattern: str | None) -> str:
+    """The botocore event name a handler for ``hook`` is registered on, for a scope pattern."""
+    prefix = EVENTS[hook][0]
+    return prefix if pattern is None else f"{prefix}.{pattern}"
+
+
+def scope_event_suffix(scope: str) -> str:
+    """``"s3.*"`` -> ``"s3"``; ``"lambda.GetPolicy"`` stays; ``"s3"`` stays."""
+    return scope[:-2] if scope.endswith(".*") else scope
+
+
+def bind(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher) -> Call:
+    """Attach the call this event belongs to to botocore's context dict."""
+    pending = PENDING.get()
+    presign = bool(context.get("is_presign_request"))
+    if pending is not None and pending._context is None and not presign:
+        call = pending
+    else:
+        # A presigned URL (no _make_api_call) or a client botoware does not cover.
+        _, service, operation = kwargs["event_name"].split(".", 2)
+        model = kwargs.get("model")
+        service_id = str(model.service_model.service_id) if model is not None else service
+        params = kwargs.get("params") if model is not None else None
+        call = Call(
+            service,
+            service_id,
+            operation,
+            context.get("client_region"),
+            params or {},
+            presigned=presign,
+        )
+        call._plans = host.plans
+    call._context = context
+    context[CALL_KEY] = call
+    return call
+
+
+def run_plan(call: Call, hook: str, kwargs: dict[str, Any]) -> Any:
+    """Run ``hook`` for ``call`` on the plugins still in it; drop those that step out."""
+    plan = call._plans.plan(hook, call.service, call.operation)
+    if plan is None:
+        return None
+    kwargs["call"] = call
+    result = plan(**kwargs)
+    if result.__class__ is StepOut:
+        call._plans = call._plans.without(result.names)
+        return None
+    return result
+
+
+def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None = None) -> Handler:
+    """A botocore handler that calls ``hook`` on the plugins in scope of each call.
+
+    ``adapt`` turns a decision hook's answer into what the emitter's client expects (an
+    aiobotocore client wants an awaitable-bodied response from ``before_send``).
+    """
+    where = EVENTS[hook][1]
+    returns = hook in _DECISION_HOOKS
+    terminal = hook in TERMINAL_HOOKS
+
+    def handler(**kwargs: Any) -> Any:
+        if where == _IN_CONTEXT:
+            context = kwargs.get("context")
+        elif where == _IN_REQUEST:
+            context = getattr(kwargs["request"], "context", None)
+        else:
+            context = kwargs["request_dict"].get("context")
+        if context is None:
+            return None
+        call = context.get(CALL_KEY)
+        if call is None:
+            if terminal and PENDING.get() is None:
+                return None  # no plugin saw this call start (its operation was not covered)
+            call = bind(context, kwargs, host)
+        if terminal:
+            if call._ended:
+                return None
+            call._ended = True
+        result = run_plan(call, hook, kwargs)
+        if not returns or result is None:
+            return None
+        return result if adapt is None else adapt(result)
+
+    handler.__qualname__ = handler.__name__ = f"botoware_{EVENTS[hook][0].replace('-', '_')}"
+    return handler
+
+
+# -------------------------------------------------------------------------------------------
+# Emitters
+# -------------------------------------------------------------------------------------------
+
+
+def session_emitter(session: Any) -> Any:
+    return session.get_component("event_emitter")
+
+
+def client_emitter(client: Any) -> Any:
+    return client.meta.events
+
+
+def register(emitter: Any, event: str, handler: Handler, unique_id: str) -> None:
+    if event.startswith("choose-signer"):
+        # botocore's own choose-signer handlers answer for most operations; ours asks first.
+        emitter.register_first(event, handler, unique_id=unique_id)
+    else:
+        emitter.register(event, handler, unique_id=unique_id)
+
+
+def unregister(emitter: Any, event: str, unique_id: str) -> None:
+    emitter.unregister(event, unique_id=unique_id)
+
+
+def registered_unique_ids(emitter: Any) -> set[str]:
+    """The unique ids registered on a botocore emitter (for tests and diagnostics)."""
+    inner = getattr(emitter, "_emitter", emitter)
+    return set(getattr(inner, "_unique_id_handlers", {}))
