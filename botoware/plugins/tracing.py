@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, final
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Status, StatusCode
 
 from botoware.errors import BotowareWarning, ConfigurationError
@@ -995,6 +995,10 @@ _PARAM_ATTRIBUTES: dict[str, _Extractor] = {
 
 
 def _carrier() -> dict[str, str]:
+    # Imported here: loading the propagators takes milliseconds at start-up (a Lambda cold
+    # start pays them), and most processes never send a message.
+    from opentelemetry import propagate
+
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier
