@@ -9,6 +9,7 @@ import pathlib
 import stat
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterable
 from importlib import metadata
@@ -86,16 +87,21 @@ def entry_points() -> list[metadata.EntryPoint]:
     if cached is not None and cached[0] == key:
         return list(cached[1])
     with _CACHE_LOCK:
+        scanned_ns = time.time_ns()
         found = _scan() if key is not None else None
         if found is None:  # a zip or a custom finder on sys.path: ask importlib.metadata
             found = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
         found.sort(key=lambda ep: ep.name)
-        _CACHE = None if key is None else (key, found)
+        # A directory changed within the file system's timestamp granularity of the scan may
+        # change again with the same mtime (as git's "racy" index entries): not cached then.
+        racy = key is None or any(mtime >= scanned_ns - _RACY_NS for _, mtime in key)
+        _CACHE = None if racy else (key, found)
     return list(found)
 
 
 _CACHE: tuple[tuple[tuple[str, int], ...], list[metadata.EntryPoint]] | None = None
 _CACHE_LOCK = threading.Lock()
+_RACY_NS = 2_000_000_000
 _GROUP_HEADER = f"[{ENTRY_POINT_GROUP}]"
 
 
