@@ -398,6 +398,11 @@ def _variants(simple: bool, only: set[str] | None) -> list[Variant]:
             {"plugins": lambda: [_tracing(provider()), _metrics()]},
         ),
         (
+            "tracing-no-attempts",
+            "botoware tracing, attempt_events=False (no per-attempt hooks)",
+            {"plugins": lambda: [_tracing(provider(), attempt_events=False)]},
+        ),
+        (
             "not-sampled",
             "botoware tracing, sampler ALWAYS_OFF (a call that is not sampled)",
             {"plugins": lambda: [_tracing(_provider(simple, ALWAYS_OFF))]},

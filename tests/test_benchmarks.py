@@ -39,6 +39,7 @@ def test_overhead_quick_run_reports_every_table(
         "metrics",
         "tracing",
         "tracing+metrics",
+        "tracing-no-attempts",
         "not-sampled",
         "keep-only",
     }

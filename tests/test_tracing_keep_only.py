@@ -243,3 +243,28 @@ def test_keep_only_with_attempt_spans_is_refused() -> None:
     """keep_only and attempt_spans together fail with a message naming both."""
     with pytest.raises(botoware.ConfigurationError, match="attempt_spans"):
         TracingPlugin(TracerProvider(), keep_only=KeepOnly(), attempt_spans=True)
+
+
+def test_without_attempt_events_the_plugin_has_no_per_attempt_hook(
+    session: Any, client: Any, provider: TracerProvider, exporter: Any
+) -> None:
+    """attempt_events=False: two hooks per call, and the span still has server and resends."""
+    ddb = client("dynamodb")
+    faults = Faults({"dynamodb.ListTables": [throttle()]})
+    plugin = TracingPlugin(provider, attempt_events=False)
+    with _install(session, plugin, faults) as installation:
+        ddb.list_tables()
+        [info] = [i for i in installation.describe() if i.name == "tracing"]
+    assert "botoware_request_created" not in info.hooks
+    assert "botoware_response_received" not in info.hooks
+    [span] = _spans(exporter)
+    attributes = dict(span.attributes or {})
+    assert attributes["server.address"] == "127.0.0.1"
+    assert attributes["http.request.resend_count"] == 1
+    assert [event.name for event in span.events] == []
+
+
+def test_attempt_spans_without_attempt_events_is_refused() -> None:
+    """attempt_spans needs the per-attempt hooks: asking for both on and off fails clearly."""
+    with pytest.raises(botoware.ConfigurationError, match="attempt_events=False"):
+        TracingPlugin(TracerProvider(), attempt_spans=True, attempt_events=False)

@@ -249,6 +249,9 @@ class TracingPlugin:
         ``{ServiceId}.{Operation} attempt``, current while the attempt runs.
     :param propagate: put the current trace context (global propagator) into SQS and SNS
         message attributes and Lambda ``ClientContext``.
+    :param attempt_events: record an ``aws.attempt`` event per attempt of a retried call.
+        Off, the plugin has no per-attempt hook at all (two hooks per call instead of four);
+        the span still says how often the call was resent.
     :param keep_only: record only the calls this :class:`KeepOnly` keeps (failed, retried,
         slow, or matching a predicate). Their spans are made when the call ends, with the
         call's true start time, so they are not current during the call; the other calls
@@ -264,6 +267,7 @@ class TracingPlugin:
         attempt_spans: bool = False,
         propagate: bool = True,
         keep_only: KeepOnly | None = None,
+        attempt_events: bool = True,
     ) -> None:
         if keep_only is not None and not isinstance(keep_only, KeepOnly):
             raise ConfigurationError(
@@ -275,8 +279,14 @@ class TracingPlugin:
                 "while their attempt runs, but keep-only spans are made when the call ends. "
                 "Drop one of the two."
             )
+        if attempt_spans and not attempt_events:
+            raise ConfigurationError(
+                "TracingPlugin(attempt_spans=True, attempt_events=False): attempt spans need "
+                "the per-attempt hooks that attempt_events=False removes. Drop one of the two."
+            )
         self._provider = tracer_provider
         self._attempt_spans = attempt_spans
+        self._attempt_events = attempt_events
         self._propagate = propagate
         self._keep_only = keep_only
         # (provider, tracer or None when the provider cannot record, what its sampler lets us
@@ -288,6 +298,8 @@ class TracingPlugin:
         self._failed = False
         # Hooks this configuration never needs are hidden from botoware (see __dir__).
         unwanted: set[str] = set()
+        if not attempt_events:
+            unwanted.update(("botoware_request_created", "botoware_response_received"))
         if keep_only is not None:
             unwanted.add("botoware_request_created")  # no live span, no retry delay to time
             # A run span would be recorded whether or not any of its calls is kept.
@@ -304,9 +316,10 @@ class TracingPlugin:
     def __repr__(self) -> str:
         provider = "global" if self._provider is None else type(self._provider).__name__
         keep = "" if self._keep_only is None else f", keep_only={self._keep_only!r}"
+        events = "" if self._attempt_events else ", attempt_events=False"
         return (
             f"TracingPlugin(tracer_provider={provider}, attempt_spans={self._attempt_spans}, "
-            f"propagate={self._propagate}{keep})"
+            f"propagate={self._propagate}{keep}{events})"
         )
 
     # ---- the start of a call ------------------------------------------------------------
@@ -446,6 +459,8 @@ class TracingPlugin:
             state = self._kept(call, state, status, error, http_response.url)
         if state is None:
             return
+        if not state.url:  # no request_created hook (attempt_events=False)
+            state.url = http_response.url or ""
         try:
             attempt = call.attempt
             _flush_attempt(state, attempt)
@@ -475,11 +490,11 @@ class TracingPlugin:
     def botoware_after_call_error(self, call: Call, exception: BaseException) -> None:
         state = call.stash.get(_CALL, None)
         if self._keep_only is not None:
-            url = getattr(exception, "kwargs", {}).get("endpoint_url")
-            url = url if isinstance(url, str) else None
-            state = self._kept(call, state, None, _type_name(exception), url)
+            state = self._kept(call, state, None, _type_name(exception), _url_of(exception))
         if state is None:
             return
+        if not state.url:  # no request_created hook (attempt_events=False)
+            state.url = _url_of(exception) or ""
         try:
             attempt = call.attempt
             _flush_attempt(state, attempt)
@@ -827,6 +842,13 @@ def _parse_server(attributes: _Attributes, url: str) -> None:
         attributes[_SERVER_ADDRESS] = host
         if port.isdigit():
             attributes[_SERVER_PORT] = int(port)
+
+
+def _url_of(exception: BaseException) -> str | None:
+    """The endpoint a transport error names (botocore's connection and timeout errors do)."""
+    kwargs = getattr(exception, "kwargs", None)
+    url = kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None
+    return url if isinstance(url, str) else None
 
 
 def _type_name(exception: BaseException) -> str:
