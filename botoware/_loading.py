@@ -94,8 +94,10 @@ def entry_points() -> list[metadata.EntryPoint]:
         found.sort(key=lambda ep: ep.name)
         # A directory changed within the file system's timestamp granularity of the scan may
         # change again with the same mtime (as git's "racy" index entries): not cached then.
-        racy = key is None or any(mtime >= scanned_ns - _RACY_NS for _, mtime in key)
-        _CACHE = None if racy else (key, found)
+        if key is None or any(mtime >= scanned_ns - _RACY_NS for _, mtime in key):
+            _CACHE = None
+        else:
+            _CACHE = (key, found)
     return list(found)
 
 
