@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiobotocore.session import AioSession
+from conftest import CREDENTIALS
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -25,7 +26,6 @@ from botoware.plugins.metrics import MetricsPlugin
 from botoware.plugins.retry import RetryPolicy
 from botoware.plugins.tracing import TracingPlugin
 from botoware.testing import Canned, Faults, Recorder, throttle
-from conftest import CREDENTIALS
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
 ATTRIBUTES = {"Attributes": {"VisibilityTimeout": "30"}}
@@ -376,7 +376,8 @@ def test_credential_provider_loads_off_the_event_loop(moto_url: str) -> None:
         botoware_name = "sees"
 
         def botoware_before_send(self, request: Any) -> None:
-            signed.append(request.headers["Authorization"].decode())
+            value = request.headers["Authorization"]
+            signed.append(value.decode() if isinstance(value, bytes) else value)
 
     async def main() -> None:
         session = AioSession()  # no explicit keys: the chain decides
@@ -408,3 +409,38 @@ def test_aioboto3_resources_and_collections_reach_the_hooks(moto_url: str) -> No
     operations = [op for op, _ in runs.calls]
     assert operations.count("PutObject") == 3
     assert ("ListObjects", "paginate") in runs.calls
+
+
+ASYNC_APP = """
+import asyncio, sys
+from aiobotocore.session import get_session
+
+
+async def main():
+    async with get_session().create_client("s3", endpoint_url=sys.argv[1]) as s3:
+        await s3.list_buckets()
+
+
+asyncio.run(main())
+"""
+
+
+def test_botoware_run_covers_an_asyncio_program(tmp_path: Any, moto_url: str) -> None:
+    """`botoware run -- python app.py`: an aiobotocore program's call is a span."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "app.py").write_text(ASYNC_APP)
+    RUN = [sys.executable, "-m", "botoware.contrib.cli", "run"]
+    done = subprocess.run(
+        [*RUN, "--exporter", "console", "--", sys.executable, "app.py", moto_url],
+        cwd=tmp_path,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"name": "S3.ListBuckets"' in done.stdout

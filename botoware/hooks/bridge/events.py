@@ -165,13 +165,19 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
             context = getattr(kwargs["request"], "context", None)
         else:
             context = kwargs["request_dict"].get("context")
+        call: Call | None
         if context is None:
-            return None
-        call = context.get(CALL_KEY)
-        if call is None:
-            if terminal and PENDING.get() is None:
-                return None  # no plugin saw this call start (its operation was not covered)
-            call = bind(context, kwargs, host)
+            # Older botocore (1.40) gives the prepared request no context: the covered call
+            # being made in this task is the one.
+            call = PENDING.get() if where == _IN_REQUEST else None
+            if call is None:
+                return None
+        else:
+            call = context.get(CALL_KEY)
+            if call is None:
+                if terminal and PENDING.get() is None:
+                    return None  # no plugin saw this call start (its operation is not covered)
+                call = bind(context, kwargs, host)
         if terminal:
             if call._ended:
                 return None
