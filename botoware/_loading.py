@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from importlib.machinery import PathFinder
 from typing import Any, final
@@ -64,8 +64,8 @@ def _suggest(name: str, known: Iterable[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _flag(name: str) -> bool:
-    value = os.environ.get(name, "").strip().lower()
+def _flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    value = (os.environ if environ is None else environ).get(name, "").strip().lower()
     if value in ("", "0", "false", "no", "off"):
         return False
     if value in ("1", "true", "yes", "on"):
@@ -174,9 +174,10 @@ def entry_point_source(ep: metadata.EntryPoint) -> str:
     return f"{dist.name} {dist.version}" if dist is not None else f"entry point {ep.value}"
 
 
-def blocked_names(known: Iterable[str]) -> set[str]:
-    """Names in ``BOTOWARE_DISABLE_PLUGINS``; an unknown one is a configuration error."""
-    raw = os.environ.get(DISABLE_ENV, "")
+def blocked_names(known: Iterable[str], environ: Mapping[str, str] | None = None) -> set[str]:
+    """Names in ``BOTOWARE_DISABLE_PLUGINS`` (of ``environ``, default os.environ); an unknown
+    one is a configuration error."""
+    raw = (os.environ if environ is None else environ).get(DISABLE_ENV, "")
     names = {part.strip() for part in raw.split(",") if part.strip()}
     known = set(known)
     for name in sorted(names - known):

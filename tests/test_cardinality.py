@@ -176,6 +176,6 @@ def test_the_series_are_the_expected_few(installed: Installed) -> None:
     _touch(installed, range(10))
     label_sets = {labels for _, labels in _series(installed.registry)}
     keys = {key for labels in label_sets for key, _ in labels}
-    assert keys <= {"service", "operation", "outcome", "error_code", "le", "provider"}
+    assert keys <= {"aws_service", "aws_operation", "outcome", "error_code", "le", "provider"}
     codes = {value for labels in label_sets for key, value in labels if key == "error_code"}
     assert codes == {"404", "AWS.SimpleQueueService.NonExistentQueue"}

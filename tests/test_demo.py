@@ -184,7 +184,8 @@ def test_console_script_keeps_serving_until_interrupted(tmp_path: Path) -> None:
         serving = next(line for line in process.stdout if line.startswith("Serving "))
         url = serving.split()[1]
         scraped = urllib.request.urlopen(url, timeout=10).read().decode()
-        sample = 'aws_client_calls_total{operation="GetPolicy",outcome="success",service="lambda"}'
+        labels = 'aws_operation="GetPolicy",aws_service="lambda",outcome="success"'
+        sample = f"aws_client_calls_total{{{labels}}}"
         assert f"{sample} 1.0" in scraped
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0

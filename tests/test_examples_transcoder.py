@@ -39,8 +39,8 @@ def test_metrics_counted_the_pipelines_calls(ran: Any) -> None:
     """The registry passed to MetricsPlugin counted the Lambda policy read and the segments."""
     _, _, registry = ran
     calls = "aws_client_calls_total"
-    get_policy = {"service": "lambda", "operation": "GetPolicy", "outcome": "success"}
-    put_object = {"service": "s3", "operation": "PutObject", "outcome": "success"}
+    get_policy = {"aws_service": "lambda", "aws_operation": "GetPolicy", "outcome": "success"}
+    put_object = {"aws_service": "s3", "aws_operation": "PutObject", "outcome": "success"}
     assert registry.get_sample_value(calls, get_policy) == 1.0
     assert registry.get_sample_value(calls, put_object) == 260 + 4 + 4
 

@@ -13,6 +13,7 @@ import botocore.exceptions
 import botocore.model
 import pytest
 from botocore.awsrequest import AWSResponse
+from conftest import BOTH_KINDS
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
 import botoware
@@ -55,26 +56,26 @@ def installed(session: Any, metrics: MetricsPlugin) -> Iterator[botoware.Install
 
 
 def calls(registry: CollectorRegistry, service: str, operation: str, outcome: str) -> float | None:
-    labels = {"service": service, "operation": operation, "outcome": outcome}
+    labels = {"aws_service": service, "aws_operation": operation, "outcome": outcome}
     return registry.get_sample_value(CALLS, labels)
 
 
 def errors(registry: CollectorRegistry, service: str, operation: str, code: str) -> float | None:
-    labels = {"service": service, "operation": operation, "error_code": code}
+    labels = {"aws_service": service, "aws_operation": operation, "error_code": code}
     return registry.get_sample_value(ERRORS, labels)
 
 
 def attempts(registry: CollectorRegistry, service: str, operation: str) -> float | None:
-    return registry.get_sample_value(ATTEMPTS, {"service": service, "operation": operation})
+    return registry.get_sample_value(ATTEMPTS, {"aws_service": service, "aws_operation": operation})
 
 
 def durations(registry: CollectorRegistry, service: str, operation: str) -> float | None:
-    labels = {"service": service, "operation": operation}
+    labels = {"aws_service": service, "aws_operation": operation}
     return registry.get_sample_value(f"{CALL_DURATION}_count", labels)
 
 
 def in_flight(registry: CollectorRegistry, service: str) -> float | None:
-    return registry.get_sample_value(CALLS_IN_FLIGHT, {"service": service})
+    return registry.get_sample_value(CALLS_IN_FLIGHT, {"aws_service": service})
 
 
 def label_sets(registry: CollectorRegistry, name: str) -> list[dict[str, str]]:
@@ -120,6 +121,7 @@ def no_wait_retries(max_attempts: int) -> RetryPlugin:
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_successful_call_counts_one_success(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -131,6 +133,7 @@ def test_successful_call_counts_one_success(
     assert durations(registry, "s3", "ListBuckets") == 1
 
 
+@BOTH_KINDS
 def test_labels_are_hyphenized_service_and_operation(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -141,6 +144,7 @@ def test_labels_are_hyphenized_service_and_operation(
     assert calls(registry, "sts", "GetCallerIdentity", "success") == 1
 
 
+@BOTH_KINDS
 def test_aws_error_counts_one_error_with_its_code(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -153,6 +157,7 @@ def test_aws_error_counts_one_error_with_its_code(
     assert durations(registry, "s3", "GetObject") == 1
 
 
+@BOTH_KINDS
 def test_error_without_code_counts_its_status(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -162,6 +167,7 @@ def test_error_without_code_counts_its_status(
     assert errors(registry, "s3", "HeadBucket", "404") == 1
 
 
+@BOTH_KINDS
 def test_early_failure_counts_the_exception_class(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -174,6 +180,7 @@ def test_early_failure_counts_the_exception_class(
     assert in_flight(registry, "s3") == 0
 
 
+@BOTH_KINDS
 def test_failure_before_the_first_hook_keeps_in_flight_at_zero(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -198,6 +205,7 @@ def test_transport_failure_counts_the_exception_class(
     assert attempts(registry, "sts", "GetCallerIdentity") == 1
 
 
+@BOTH_KINDS
 def test_short_circuited_call_counts_without_attempts(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -215,6 +223,7 @@ def test_short_circuited_call_counts_without_attempts(
     assert attempts(registry, "s3", "ListBuckets") == 0
 
 
+@BOTH_KINDS
 def test_presigned_urls_are_not_counted(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -224,6 +233,7 @@ def test_presigned_urls_are_not_counted(
     assert in_flight(registry, "s3") is None
 
 
+@BOTH_KINDS
 def test_each_page_of_a_paginator_is_a_call(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -241,6 +251,7 @@ def test_each_page_of_a_paginator_is_a_call(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_attempts_are_calls_plus_retries(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -257,6 +268,7 @@ def test_attempts_are_calls_plus_retries(
     assert errors(registry, "s3", "ListBuckets", "SlowDown") is None
 
 
+@BOTH_KINDS
 def test_every_kind_of_retried_fault_is_an_attempt(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -271,6 +283,7 @@ def test_every_kind_of_retried_fault_is_an_attempt(
     assert attempts(registry, "sts", "GetCallerIdentity") == 4
 
 
+@BOTH_KINDS
 def test_retries_exhausted_count_one_error(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -284,6 +297,7 @@ def test_retries_exhausted_count_one_error(
     assert attempts(registry, "s3", "ListBuckets") == 3
 
 
+@BOTH_KINDS
 def test_connection_refused_on_every_attempt_counts_the_exception(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -302,6 +316,7 @@ def test_connection_refused_on_every_attempt_counts_the_exception(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_in_flight_counts_the_running_call(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -320,6 +335,7 @@ def test_in_flight_counts_the_running_call(
     assert in_flight(registry, "sts") == 0
 
 
+@BOTH_KINDS
 def test_in_flight_returns_to_zero_after_every_kind_of_ending(
     installed: Any, client: Any, session: Any, registry: CollectorRegistry
 ) -> None:
@@ -331,7 +347,7 @@ def test_in_flight_returns_to_zero_after_every_kind_of_ending(
     with pytest.raises(botocore.exceptions.ParamValidationError):
         s3.get_object(Bucket="b")
     config = botocore.config.Config(retries={"total_max_attempts": 1})
-    down = session.client("s3", endpoint_url="http://127.0.0.1:9", config=config)
+    down = client("s3", endpoint_url="http://127.0.0.1:9", config=config)
     with pytest.raises(botocore.exceptions.EndpointConnectionError):
         down.list_buckets()
     assert in_flight(registry, "s3") == 0
@@ -379,6 +395,7 @@ def test_totals_are_exact_under_eight_threads(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_thousand_buckets_add_no_series(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -395,12 +412,13 @@ def test_thousand_buckets_add_no_series(
     }
     assert not [value for value in values if "tenant-" in value]
     assert label_sets(registry, ERRORS) == [
-        {"service": "s3", "operation": "HeadBucket", "error_code": "404"}
+        {"aws_service": "s3", "aws_operation": "HeadBucket", "error_code": "404"}
     ]
     assert len(label_sets(registry, CALLS)) == 2  # success and error
     assert errors(registry, "s3", "HeadBucket", "404") == 1000
 
 
+@BOTH_KINDS
 def test_distinct_error_codes_are_capped(
     session: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -420,6 +438,7 @@ def test_distinct_error_codes_are_capped(
     assert errors(registry, "s3", "ListBuckets", "Invented0Error") == 1
 
 
+@BOTH_KINDS
 def test_admitted_codes_keep_counting_after_the_cap(
     session: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -441,6 +460,7 @@ def test_admitted_codes_keep_counting_after_the_cap(
     ["not a code", "x" * 65, "<b>bold</b>", "-leading-dash", "Ünïcode"],
     ids=["spaces", "overlong", "markup", "leading-dash", "non-ascii"],
 )
+@BOTH_KINDS
 def test_malformed_error_codes_are_other(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry, code: str
 ) -> None:
@@ -451,10 +471,11 @@ def test_malformed_error_codes_are_other(
         with pytest.raises(botocore.exceptions.ClientError):
             client("s3").list_buckets()
     assert label_sets(registry, ERRORS) == [
-        {"service": "s3", "operation": "ListBuckets", "error_code": OTHER_ERROR_CODE}
+        {"aws_service": "s3", "aws_operation": "ListBuckets", "error_code": OTHER_ERROR_CODE}
     ]
 
 
+@BOTH_KINDS
 def test_dotted_aws_codes_are_kept(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -485,6 +506,7 @@ def test_metrics_exist_once_the_plugin_is_built(registry: CollectorRegistry) -> 
     }
 
 
+@BOTH_KINDS
 def test_default_buckets_span_milliseconds_to_a_minute(
     installed: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -493,20 +515,21 @@ def test_default_buckets_span_milliseconds_to_a_minute(
     bounds = [
         labels["le"]
         for labels in label_sets(registry, f"{CALL_DURATION}_bucket")
-        if labels["operation"] == "GetCallerIdentity"
+        if labels["aws_operation"] == "GetCallerIdentity"
     ]
     assert [float(b) for b in bounds] == [*DEFAULT_BUCKETS, float("inf")]
     assert DEFAULT_BUCKETS[0] <= 0.005
     assert DEFAULT_BUCKETS[-1] >= 30
 
 
+@BOTH_KINDS
 def test_custom_buckets_are_used(session: Any, client: Any, registry: CollectorRegistry) -> None:
     """buckets= sets the histogram's upper bounds."""
     with botoware.install(
         session, plugins=[MetricsPlugin(registry, buckets=[0.5, 5])], autoload=False
     ):
         client("sts").get_caller_identity()
-    labels = {"service": "sts", "operation": "GetCallerIdentity", "le": "5.0"}
+    labels = {"aws_service": "sts", "aws_operation": "GetCallerIdentity", "le": "5.0"}
     assert registry.get_sample_value(f"{CALL_DURATION}_bucket", labels) == 1
 
 
@@ -533,6 +556,7 @@ def test_malformed_max_error_codes_is_a_configuration_error(
         MetricsPlugin(registry, max_error_codes=value)
 
 
+@BOTH_KINDS
 def test_plugins_on_one_registry_share_its_metrics(
     session: Any, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -569,7 +593,7 @@ def test_default_plugin_is_one_instance_on_the_global_registry() -> None:
 
 def test_metrics_builtin_installs_into_many_sessions(moto_url: str) -> None:
     """install(plugins=["metrics"]) into several sessions counts into one set of collectors."""
-    labels = {"service": "sts", "operation": "GetCallerIdentity", "outcome": "success"}
+    labels = {"aws_service": "sts", "aws_operation": "GetCallerIdentity", "outcome": "success"}
     before = REGISTRY.get_sample_value(CALLS, labels) or 0.0
     sessions = [boto3.Session(region_name="us-east-1") for _ in range(3)]
     installations = [botoware.install(s, plugins=["metrics"], autoload=False) for s in sessions]
@@ -582,6 +606,7 @@ def test_metrics_builtin_installs_into_many_sessions(moto_url: str) -> None:
     assert REGISTRY.get_sample_value(CALLS, labels) == before + 3
 
 
+@BOTH_KINDS
 def test_uninstalled_plugin_stops_counting(
     session: Any, metrics: MetricsPlugin, client: Any, registry: CollectorRegistry
 ) -> None:
@@ -593,6 +618,7 @@ def test_uninstalled_plugin_stops_counting(
     assert calls(registry, "sts", "GetCallerIdentity", "success") == 1
 
 
+@BOTH_KINDS
 def test_two_metrics_plugins_on_one_session_track_their_own_calls(
     session: Any, client: Any
 ) -> None:
@@ -605,3 +631,18 @@ def test_two_metrics_plugins_on_one_session_track_their_own_calls(
     for registry in registries:
         assert calls(registry, "sts", "GetCallerIdentity", "success") == 1
         assert in_flight(registry, "sts") == 0
+
+
+# Labels Prometheus attaches to every scraped series (scrape config, Kubernetes service
+# discovery, Prometheus Operator ServiceMonitors): a metric label of the same name is renamed.
+_TARGET_LABELS = {"job", "instance", "service", "namespace", "pod", "container", "endpoint"}
+
+
+def test_no_label_collides_with_a_prometheus_target_label(
+    installed: botoware.Installation, client: Any, registry: CollectorRegistry
+) -> None:
+    """No metric label is one that Prometheus would rename to exported_<name> on scrape."""
+    client("sts").get_caller_identity()
+    names = {name for metric in registry.collect() for s in metric.samples for name in s.labels}
+    assert {"aws_service", "aws_operation", "outcome"} <= names
+    assert not names & _TARGET_LABELS

@@ -14,7 +14,7 @@ from botoware.plugins.metrics import ATTEMPTS, CALL_DURATION, CALLS, CALLS_IN_FL
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "docs" / "grafana-dashboard.json"
 SERIES = {CALLS, ERRORS, f"{CALL_DURATION}_bucket", ATTEMPTS, CALLS_IN_FLIGHT}
-LABELS = {"service", "operation", "outcome", "error_code", "le"}
+LABELS = {"aws_service", "aws_operation", "outcome", "error_code", "le"}
 
 
 def _dashboard() -> dict[str, Any]:
@@ -39,7 +39,7 @@ def test_panels_have_unique_ids_and_use_the_datasource_variable() -> None:
 def test_queries_use_only_the_plugins_metrics_and_labels() -> None:
     """Queries name only the five metrics and their labels, so they keep working."""
     for expr in _queries():
-        names = set(re.findall(r"\baws_[a-z_]+", expr))
+        names = set(re.findall(r"\baws_client_[a-z_]+", expr))
         assert names and names <= SERIES, expr
         grouped = {
             label.strip()
@@ -54,7 +54,7 @@ def test_variables_list_services_and_operations() -> None:
     """The service and operation variables come from aws_client_calls_total."""
     variables = {v["name"]: v for v in _dashboard()["templating"]["list"]}
     assert variables["datasource"]["query"] == "prometheus"
-    assert variables["service"]["definition"] == "label_values(aws_client_calls_total, service)"
+    assert variables["service"]["definition"] == "label_values(aws_client_calls_total, aws_service)"
     assert "aws_client_calls_total" in variables["operation"]["definition"]
 
 

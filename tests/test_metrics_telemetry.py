@@ -82,7 +82,7 @@ def exemplars(registry: CollectorRegistry, operation: str) -> list[dict[str, str
         for family in text_string_to_metric_families(text)
         if family.name == CALL_DURATION
         for sample in family.samples
-        if sample.labels.get("operation") == operation and sample.exemplar is not None
+        if sample.labels.get("aws_operation") == operation and sample.exemplar is not None
     ]
 
 
@@ -214,7 +214,7 @@ def test_otel_duration_histogram_per_call(
     assert tuple(point.explicit_bounds) == DEFAULT_BUCKETS
     assert point.sum == pytest.approx(
         registry.get_sample_value(
-            f"{CALL_DURATION}_sum", {"service": "sts", "operation": "GetCallerIdentity"}
+            f"{CALL_DURATION}_sum", {"aws_service": "sts", "aws_operation": "GetCallerIdentity"}
         )
     )
 

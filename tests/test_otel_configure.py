@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import os
+import subprocess
 import sys
 import threading
 import zlib
@@ -12,7 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import _internal as metrics_internal
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -21,13 +28,18 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
+from prometheus_client import CollectorRegistry
 
 import botoware
 from botoware.contrib import otel
+from botoware.plugins.metrics import MetricsPlugin
 from botoware.plugins.tracing import TracingPlugin
 
 _OTEL_VARIABLES = (
     "OTEL_TRACES_EXPORTER",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -62,11 +74,26 @@ def providers() -> Iterator[list[TracerProvider]]:
 
 
 class _Receiver(http.server.ThreadingHTTPServer):
-    """A minimal OTLP/HTTP collector: decodes each ExportTraceServiceRequest it is sent."""
+    """A minimal OTLP/HTTP collector: decodes each ExportTraceServiceRequest (and, posted to
+    a path ending in metrics, each ExportMetricsServiceRequest) it is sent."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _ReceiverHandler)
         self.requests: list[tuple[str, ExportTraceServiceRequest]] = []
+        self.metric_requests: list[tuple[str, ExportMetricsServiceRequest]] = []
+
+    def metric_points(self) -> list[tuple[str, dict[str, str]]]:
+        """(metric name, string attributes) of every data point received."""
+        found = []
+        for _, request in self.metric_requests:
+            for resource_metrics in request.resource_metrics:
+                for scope_metrics in resource_metrics.scope_metrics:
+                    for metric in scope_metrics.metrics:
+                        kind = metric.WhichOneof("data")
+                        for point in getattr(metric, kind).data_points:
+                            attributes = {a.key: a.value.string_value for a in point.attributes}
+                            found.append((metric.name, attributes))
+        return found
 
     @property
     def url(self) -> str:
@@ -98,10 +125,16 @@ class _ReceiverHandler(http.server.BaseHTTPRequestHandler):
             body = gzip.decompress(body)
         elif encoding == "deflate":
             body = zlib.decompress(body)
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
-        self.server.requests.append((self.path, request))
-        answer = ExportTraceServiceResponse().SerializeToString()
+        if self.path.endswith("metrics"):
+            metrics_request = ExportMetricsServiceRequest()
+            metrics_request.ParseFromString(body)
+            self.server.metric_requests.append((self.path, metrics_request))
+            answer = ExportMetricsServiceResponse().SerializeToString()
+        else:
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            self.server.requests.append((self.path, request))
+            answer = ExportTraceServiceResponse().SerializeToString()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", str(len(answer)))
@@ -296,6 +329,67 @@ def test_a_second_global_provider_is_refused_with_a_warning(
 
 
 # -------------------------------------------------------------------------------------------
+# Metrics over OTLP (OTEL_METRICS_EXPORTER)
+# -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_global_meter_provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """OpenTelemetry's global meter provider unset for the test, restored (and shut) after."""
+    monkeypatch.setattr(metrics_internal, "_METER_PROVIDER", None)
+    monkeypatch.setattr(metrics_internal, "_METER_PROVIDER_SET_ONCE", Once())
+    made: list[Any] = []
+    yield made
+    for provider in made:
+        provider.shutdown()
+
+
+def test_metrics_exporter_variable_posts_to_v1_metrics(
+    no_global_provider: None,
+    no_global_meter_provider: list[Any],
+    session: Any,
+    client: Any,
+    receiver: _Receiver,
+    providers: list[TracerProvider],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OTEL_METRICS_EXPORTER=otlp: configure() sets a global meter provider posting to
+    OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, which MetricsPlugin records into."""
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    providers.append(otel.configure(exporter="none"))
+    meter_provider = metrics.get_meter_provider()
+    no_global_meter_provider.append(meter_provider)
+    plugin = MetricsPlugin(CollectorRegistry(), meter_provider=meter_provider)
+    with botoware.install(session, plugins=[plugin], autoload=False):
+        client("s3").list_buckets()
+    assert meter_provider.force_flush()  # type: ignore[attr-defined]
+    assert {path for path, _ in receiver.metric_requests} == {"/v1/metrics"}
+    points = receiver.metric_points()
+    assert ("rpc.client.call.duration", {"rpc.system": "aws-api", "rpc.service": "S3",
+            "rpc.method": "ListBuckets"}) in points  # fmt: skip
+
+
+def test_metrics_endpoint_variable_is_used_as_is(
+    no_global_meter_provider: list[Any], receiver: _Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is the full URL, as the SDK's exporters read it."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", f"{receiver.url}/custom/metrics")
+    provider = otel.configure_metrics(exporter="otlp", set_global=False)
+    assert provider is not None
+    no_global_meter_provider.append(provider)
+    provider.get_meter("test").create_counter("probe").add(1)
+    assert provider.force_flush()
+    assert [path for path, _ in receiver.metric_requests] == ["/custom/metrics"]
+
+
+def test_metrics_are_not_pushed_unless_asked(no_global_meter_provider: list[Any]) -> None:
+    """Without OTEL_METRICS_EXPORTER, configure_metrics() sets up nothing (Prometheus scrapes)."""
+    assert otel.configure_metrics() is None
+    assert isinstance(metrics.get_meter_provider(), metrics_internal._ProxyMeterProvider)
+
+
+# -------------------------------------------------------------------------------------------
 # Errors
 # -------------------------------------------------------------------------------------------
 
@@ -310,6 +404,7 @@ def test_a_second_global_provider_is_refused_with_a_warning(
         ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://collector/v1/traces"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+        ("OTEL_METRICS_EXPORTER", "prometheus"),
     ],
 )
 def test_bad_environment_value_names_its_variable(
@@ -381,3 +476,27 @@ def test_exporter_calling_aws_from_the_batch_thread_is_not_traced(
         client("s3").list_buckets()
         assert provider.force_flush()
     assert exported == ["S3.ListBuckets"]
+
+
+def test_botoware_run_pushes_metrics_and_spans_over_otlp(
+    receiver: _Receiver, moto_url: str, tmp_path: Any
+) -> None:
+    """`botoware run` with OTEL_METRICS_EXPORTER=otlp posts the call's metrics to /v1/metrics
+    and its span to /v1/traces of the same collector, as opentelemetry-instrument would."""
+    env = {
+        **os.environ,
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "OTEL_SERVICE_NAME": "pushed",
+    }
+    code = f"import boto3; boto3.client('sts', endpoint_url={moto_url!r}).get_caller_identity()"
+    done = subprocess.run(
+        [sys.executable, "-m", "botoware.contrib.cli", "run", "--", sys.executable, "-c", code],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert receiver.spans() == [("pushed", "STS.GetCallerIdentity")]
+    durations = [a for name, a in receiver.metric_points() if name == "rpc.client.call.duration"]
+    assert durations == [
+        {"rpc.system": "aws-api", "rpc.service": "STS", "rpc.method": "GetCallerIdentity"}
+    ]

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ParamValidationError
+from conftest import BOTH_KINDS
 
 import botoware
 from botoware.plugins.policies import PoliciesPlugin
@@ -127,6 +128,7 @@ def _function(client: Any, name: str) -> str:
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_lambda_get_policy_returns_the_policy_as_a_dict(client: Any, name: str) -> None:
     """lambda.get_policy() returns Policy as a dict with the statement add_permission made."""
     function = _function(client, name)
@@ -142,6 +144,7 @@ def test_lambda_get_policy_returns_the_policy_as_a_dict(client: Any, name: str) 
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_lambda_add_permission_returns_the_statement_as_a_dict(client: Any, name: str) -> None:
     """lambda.add_permission() returns the new Statement as a dict."""
     function = _function(client, name)
@@ -160,6 +163,7 @@ def test_lambda_add_permission_returns_the_statement_as_a_dict(client: Any, name
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_s3_bucket_policy_put_as_a_dict_comes_back_as_a_dict(client: Any, name: str) -> None:
     """s3.put_bucket_policy(Policy=dict) stores the document; get_bucket_policy returns a dict."""
     s3 = client("s3")
@@ -168,6 +172,7 @@ def test_s3_bucket_policy_put_as_a_dict_comes_back_as_a_dict(client: Any, name: 
     assert s3.get_bucket_policy(Bucket=name)["Policy"] == DOC
 
 
+@BOTH_KINDS
 def test_dict_parameters_are_sent_as_compact_json(session: boto3.Session, client: Any) -> None:
     """A dict parameter goes on the wire as json.dumps(doc, separators=(",", ":"))."""
     bodies = SentBodies("s3.PutBucketPolicy")
@@ -179,6 +184,7 @@ def test_dict_parameters_are_sent_as_compact_json(session: boto3.Session, client
     assert bodies.bodies == [COMPACT.encode()]
 
 
+@BOTH_KINDS
 def test_string_parameters_are_sent_untouched(session: boto3.Session, client: Any) -> None:
     """A policy passed as a string is sent exactly as given, not re-serialized."""
     bodies = SentBodies("s3.PutBucketPolicy")
@@ -197,6 +203,7 @@ def test_string_parameters_are_sent_untouched(session: boto3.Session, client: An
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_sqs_create_queue_takes_dicts_and_get_attributes_returns_dicts(
     client: Any, name: str
 ) -> None:
@@ -214,6 +221,7 @@ def test_sqs_create_queue_takes_dicts_and_get_attributes_returns_dicts(
     assert attributes["VisibilityTimeout"] == "30"
 
 
+@BOTH_KINDS
 def test_sqs_set_queue_attributes_sends_dicts_as_json(session: boto3.Session, client: Any) -> None:
     """set_queue_attributes(Attributes={RedriveAllowPolicy: dict}) sends the JSON string."""
     bodies = SentBodies("sqs.SetQueueAttributes")
@@ -226,6 +234,7 @@ def test_sqs_set_queue_attributes_sends_dicts_as_json(session: boto3.Session, cl
     assert sent == {"RedriveAllowPolicy": '{"redrivePermission":"allowAll"}'}
 
 
+@BOTH_KINDS
 def test_sqs_redrive_allow_policy_comes_back_as_a_dict(session: boto3.Session, client: Any) -> None:
     """GetQueueAttributes' RedriveAllowPolicy is a dict (canned: moto 5.2 never returns it)."""
     canned = Canned(
@@ -250,6 +259,7 @@ def test_sqs_redrive_allow_policy_comes_back_as_a_dict(session: boto3.Session, c
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_the_callers_dicts_are_not_changed(client: Any, name: str) -> None:
     """Serializing copies the Attributes map: the caller's dicts keep their dict values."""
     document = copy.deepcopy(DOC)
@@ -265,6 +275,7 @@ def test_the_callers_dicts_are_not_changed(client: Any, name: str) -> None:
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_sns_topic_attributes_are_dicts(client: Any, name: str) -> None:
     """create_topic/set_topic_attributes take dicts; get_topic_attributes returns dicts."""
     sns = client("sns")
@@ -281,6 +292,7 @@ def test_sns_topic_attributes_are_dicts(client: Any, name: str) -> None:
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_sns_attribute_pairs_other_than_policies_are_untouched(client: Any, name: str) -> None:
     """set_topic_attributes with a non-policy AttributeName passes its value through."""
     sns = client("sns")
@@ -290,6 +302,7 @@ def test_sns_attribute_pairs_other_than_policies_are_untouched(client: Any, name
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_sns_subscription_attributes_are_dicts(client: Any, name: str) -> None:
     """subscribe/set_subscription_attributes take dicts; get_subscription_attributes too."""
     sns, sqs = client("sns"), client("sqs")
@@ -320,6 +333,7 @@ def test_sns_subscription_attributes_are_dicts(client: Any, name: str) -> None:
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_kms_create_key_takes_a_dict_and_get_key_policy_returns_it(client: Any) -> None:
     """kms.create_key(Policy=dict) round-trips through get_key_policy."""
     kms = client("kms")
@@ -328,6 +342,7 @@ def test_kms_create_key_takes_a_dict_and_get_key_policy_returns_it(client: Any) 
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_kms_put_key_policy_takes_a_dict(client: Any) -> None:
     """kms.put_key_policy(Policy=dict) replaces the policy get_key_policy returns."""
     kms = client("kms")
@@ -342,6 +357,7 @@ def test_kms_put_key_policy_takes_a_dict(client: Any) -> None:
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_ecr_repository_policy_is_a_dict_both_ways(client: Any, name: str) -> None:
     """set_repository_policy takes a dict; it and get_repository_policy return dicts."""
     ecr = client("ecr")
@@ -351,6 +367,7 @@ def test_ecr_repository_policy_is_a_dict_both_ways(client: Any, name: str) -> No
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_ecr_lifecycle_policy_is_a_dict_both_ways(client: Any, name: str) -> None:
     """put_lifecycle_policy takes a dict; get/delete_lifecycle_policy return dicts."""
     ecr = client("ecr")
@@ -372,6 +389,7 @@ def test_ecr_lifecycle_policy_is_a_dict_both_ways(client: Any, name: str) -> Non
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_ecr_registry_policy_is_a_dict_both_ways(client: Any) -> None:
     """put_registry_policy takes a dict; get_registry_policy returns it."""
     ecr = client("ecr")
@@ -400,6 +418,7 @@ def test_ecr_registry_policy_is_a_dict_both_ways(client: Any) -> None:
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_secretsmanager_resource_policy_is_a_dict_both_ways(client: Any, name: str) -> None:
     """put_resource_policy takes a dict; get_resource_policy returns it."""
     secrets = client("secretsmanager")
@@ -408,6 +427,7 @@ def test_secretsmanager_resource_policy_is_a_dict_both_ways(client: Any, name: s
     assert secrets.get_resource_policy(SecretId=name)["ResourcePolicy"] == DOC
 
 
+@BOTH_KINDS
 def test_secretsmanager_validate_resource_policy_takes_a_dict(
     session: boto3.Session, client: Any
 ) -> None:
@@ -429,6 +449,7 @@ def test_secretsmanager_validate_resource_policy_takes_a_dict(
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_eventbridge_put_permission_takes_a_dict_and_describe_returns_it(
     client: Any, name: str
 ) -> None:
@@ -452,6 +473,7 @@ def test_eventbridge_put_permission_takes_a_dict_and_describe_returns_it(
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_logs_resource_policies_are_dicts(client: Any, name: str) -> None:
     """logs.put_resource_policy takes a dict; it and describe_resource_policies return dicts."""
     logs = client("logs")
@@ -478,6 +500,7 @@ ESCAPED_REST_API = (
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_apigateway_rest_api_policy_is_a_dict_both_ways(client: Any, name: str) -> None:
     """create_rest_api(policy=dict) returns a dict; get_rest_api and get_rest_apis too."""
     apigateway = client("apigateway")
@@ -488,6 +511,7 @@ def test_apigateway_rest_api_policy_is_a_dict_both_ways(client: Any, name: str) 
     assert [api["policy"] for api in listed if api["id"] == created["id"]] == [DOC]
 
 
+@BOTH_KINDS
 def test_apigateway_escaped_policy_is_unescaped(session: boto3.Session, client: Any) -> None:
     """GetRestApi's JSON-escaped policy, as real AWS sends it, becomes the plain dict."""
     canned = Canned("api-gateway.GetRestApi", ESCAPED_REST_API)
@@ -504,6 +528,7 @@ def test_apigateway_escaped_policy_is_unescaped(session: boto3.Session, client: 
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_invalid_json_stays_a_string_with_one_warning(
     session: boto3.Session, client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -524,6 +549,7 @@ def test_invalid_json_stays_a_string_with_one_warning(
     assert "not json" not in message.replace("not valid JSON", "")
 
 
+@BOTH_KINDS
 def test_unserializable_dict_fails_validation_not_the_plugin(
     session: boto3.Session, client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -538,6 +564,7 @@ def test_unserializable_dict_fails_validation_not_the_plugin(
     assert "S3.PutBucketPolicy Policy" in messages[0]
 
 
+@BOTH_KINDS
 def test_uninstall_restores_plain_strings(session: boto3.Session, client: Any) -> None:
     """After uninstall() the same call returns the JSON string again."""
     s3 = client("s3")
@@ -551,6 +578,7 @@ def test_uninstall_restores_plain_strings(session: boto3.Session, client: Any) -
 
 
 @pytest.mark.usefixtures("installed")
+@BOTH_KINDS
 def test_other_operations_keep_their_json_strings(client: Any, name: str) -> None:
     """A JSON string outside the table (a SecretString) stays a string."""
     secrets = client("secretsmanager")
@@ -570,6 +598,7 @@ class _Counting(PoliciesPlugin):
         super().botoware_after_call(call, parsed, model)
 
 
+@BOTH_KINDS
 def test_out_of_scope_calls_never_reach_the_plugin(session: boto3.Session, client: Any) -> None:
     """Only the table's operations reach the plugin's hooks."""
     counting = _Counting()
@@ -583,6 +612,7 @@ def test_out_of_scope_calls_never_reach_the_plugin(session: boto3.Session, clien
     assert counting.seen == ["PutBucketPolicy", "GetBucketPolicy"]
 
 
+@BOTH_KINDS
 def test_error_responses_are_left_alone(session: boto3.Session, client: Any) -> None:
     """An AWS error (no bucket policy) still raises botocore's ClientError."""
     s3 = client("s3")

@@ -35,7 +35,7 @@ from botoware.contrib.prometheus import (
 )
 from botoware.plugins.metrics import CALLS, CALLS_IN_FLIGHT, MetricsPlugin
 
-STS_OK = {"service": "sts", "operation": "GetCallerIdentity", "outcome": "success"}
+STS_OK = {"aws_service": "sts", "aws_operation": "GetCallerIdentity", "outcome": "success"}
 
 # -------------------------------------------------------------------------------------------
 # Fixtures and helpers
@@ -278,7 +278,7 @@ def test_multiprocess_exposition_sums_the_workers(two_workers: list[int]) -> Non
     with serve() as running:
         body = scrape(running.url)[1]
     assert sample(body, CALLS, STS_OK) == 7
-    assert sample(body, CALLS_IN_FLIGHT, {"service": "sts"}) == 0
+    assert sample(body, CALLS_IN_FLIGHT, {"aws_service": "sts"}) == 0
 
 
 def test_multiprocess_registry_reads_the_directory(two_workers: list[int]) -> None:

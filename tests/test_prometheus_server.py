@@ -31,7 +31,16 @@ from botoware.plugins.metrics import MetricsPlugin
 pytestmark = pytest.mark.prometheus
 
 CALLS = 5
-DASHBOARD = Path(__file__).resolve().parent.parent / "docs" / "grafana-dashboard.json"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+DASHBOARD = DOCS / "grafana-dashboard.json"
+# What a Prometheus Operator ServiceMonitor attaches to every series of a target.
+TARGET_LABELS = {
+    "service": "checkout",
+    "namespace": "shop",
+    "pod": "checkout-7d9f",
+    "container": "app",
+    "endpoint": "metrics",
+}
 DEADLINE = 30.0  # seconds for Prometheus to start, scrape and answer
 T = TypeVar("T")
 
@@ -84,7 +93,8 @@ class Scraped:
 
 @pytest.fixture(scope="module")
 def scraped(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scraped]:
-    """5 STS calls counted (inside a sampled span), served, and scraped by Prometheus."""
+    """5 STS calls counted (inside a sampled span), served, and scraped by Prometheus with the
+    target labels of a Kubernetes ServiceMonitor."""
     binary = _binary()
     registry = CollectorRegistry()
     session = boto3.Session(
@@ -112,6 +122,8 @@ def scraped(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "    metrics_path: /metrics\n"
             "    static_configs:\n"
             f"      - targets: ['127.0.0.1:{target.port}']\n"
+            "        labels:\n"
+            + "".join(f"          {name}: {value}\n" for name, value in TARGET_LABELS.items())
         )
         port = _free_port()
         log = workdir / "prometheus.log"
@@ -140,7 +152,10 @@ def scraped(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 def test_prometheus_scrapes_the_call_count(scraped: Scraped) -> None:
     """Prometheus's query API answers aws_client_calls_total with the calls made."""
-    query = 'aws_client_calls_total{service="sts",operation="GetCallerIdentity",outcome="success"}'
+    query = (
+        'aws_client_calls_total{aws_service="sts",aws_operation="GetCallerIdentity",'
+        'outcome="success"}'
+    )
 
     def probe() -> list[Any] | None:
         result: list[Any] = scraped.get("/api/v1/query", query=query)["data"]["result"]
@@ -154,7 +169,7 @@ def test_prometheus_scrapes_the_call_count(scraped: Scraped) -> None:
 
 def test_prometheus_keeps_the_duration_exemplar(scraped: Scraped) -> None:
     """Scraping OpenMetrics, Prometheus stores the duration's exemplar with the span's trace id."""
-    query = 'aws_client_call_duration_seconds_bucket{operation="GetCallerIdentity"}'
+    query = 'aws_client_call_duration_seconds_bucket{aws_operation="GetCallerIdentity"}'
 
     def probe() -> set[str] | None:
         now = time.time()
@@ -192,4 +207,48 @@ def test_dashboard_queries_run_and_show_the_calls(scraped: Scraped) -> None:
         return result or None
 
     series = scraped.until("a rate of calls", probe)
-    assert {s["metric"]["operation"] for s in series} == {"GetCallerIdentity"}
+    assert {s["metric"]["aws_operation"] for s in series} == {"GetCallerIdentity"}
+
+
+def test_target_labels_leave_the_metric_labels_alone(scraped: Scraped) -> None:
+    """With service/namespace/pod target labels, ours arrive unrenamed beside them."""
+    query = 'aws_client_calls_total{aws_service="sts",outcome="success"}'
+
+    def probe() -> list[Any] | None:
+        result: list[Any] = scraped.get("/api/v1/query", query=query)["data"]["result"]
+        return result or None
+
+    [series] = scraped.until("aws_client_calls_total", probe)
+    labels = series["metric"]
+    assert labels["aws_operation"] == "GetCallerIdentity"
+    assert {name: labels[name] for name in TARGET_LABELS} == TARGET_LABELS
+    assert not [name for name in labels if name.startswith("exported_")]
+
+
+def _documented_queries() -> list[str]:
+    """The PromQL of docs/metrics.md's Queries section, one string per query."""
+    text = (DOCS / "metrics.md").read_text().split("## Queries", 1)[1]
+    block = text.split("```text\n", 1)[1].split("```", 1)[0]
+    return [
+        " ".join(line.strip() for line in query.splitlines() if not line.startswith("#"))
+        for query in block.strip().split("\n\n")
+    ]
+
+
+def test_documented_queries_return_the_calls(scraped: Scraped) -> None:
+    """docs/metrics.md's PromQL is valid and groups the calls by our labels, not the target's."""
+    queries = [q.replace('aws_service="s3"', 'aws_service="sts"') for q in _documented_queries()]
+    assert len(queries) >= 5
+    for query in queries:
+        answer = scraped.get("/api/v1/query", query=query)
+        assert answer["status"] == "success", (query, answer)
+    # The calls all succeeded: the error and throttling queries rightly return nothing.
+    for query in [q for q in queries if "error" not in q]:
+
+        def probe(query: str = query) -> list[Any] | None:
+            result: list[Any] = scraped.get("/api/v1/query", query=query)["data"]["result"]
+            return result or None
+
+        [series] = scraped.until(query, probe)
+        assert series["metric"]["aws_operation"] == "GetCallerIdentity", query
+        assert "service" not in series["metric"], query

@@ -327,4 +327,4 @@ def test_the_scan_sees_what_it_scans(captured: Captured) -> None:
     assert "SNS.Publish" in names and "Lambda.CreateFunction" in names  # the demo ran
     assert len(captured.messages) == 2
     assert "aws_credentials_refreshes_total" in captured.metrics
-    assert 'aws_client_calls_total{operation="SendMessage"' in captured.metrics
+    assert 'aws_client_calls_total{aws_operation="SendMessage"' in captured.metrics

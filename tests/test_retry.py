@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
+from conftest import BOTH_KINDS
 
 import botoware
 from botoware.plugins.retry import (
@@ -108,6 +109,7 @@ def _fail(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_throttled_attempts_are_retried_until_success(session: Any, client: Any) -> None:
     """Two throttles then moto's answer: three attempts, the seeded delays slept in between."""
     s3, recorder, clock = client("s3"), Recorder(), _Clock()
@@ -122,6 +124,7 @@ def test_throttled_attempts_are_retried_until_success(session: Any, client: Any)
     assert clock.slept == [policy.delay(1, rng), policy.delay(2, rng)]
 
 
+@BOTH_KINDS
 def test_max_attempts_counts_every_attempt(session: Any, client: Any) -> None:
     """A call that keeps failing makes exactly max_attempts attempts, then raises."""
     s3, recorder, stops = client("s3"), Recorder(), _Stops()
@@ -139,6 +142,7 @@ def test_max_attempts_counts_every_attempt(session: Any, client: Any) -> None:
     assert stops.reasons == ["max-attempts"]
 
 
+@BOTH_KINDS
 def test_one_attempt_turns_retries_off(session: Any, client: Any) -> None:
     """max_attempts=1: a throttle ends the call after its first attempt."""
     s3, recorder = client("s3"), Recorder()
@@ -148,6 +152,7 @@ def test_one_attempt_turns_retries_off(session: Any, client: Any) -> None:
     assert recorder.attempts("ListBuckets") == [1]
 
 
+@BOTH_KINDS
 def test_client_errors_are_not_retried(session: Any, client: Any) -> None:
     """moto's 404 for a missing bucket: one attempt, and no stop reason (nothing to retry)."""
     s3, recorder, stops = client("s3"), Recorder(), _Stops()
@@ -159,6 +164,7 @@ def test_client_errors_are_not_retried(session: Any, client: Any) -> None:
     assert stops.reasons == [None]
 
 
+@BOTH_KINDS
 def test_per_service_override(session: Any, client: Any) -> None:
     """A DynamoDB override gives DynamoDB calls its attempts; S3 keeps the top policy's."""
     s3, dynamodb, recorder = client("s3"), client("dynamodb"), Recorder()
@@ -171,6 +177,7 @@ def test_per_service_override(session: Any, client: Any) -> None:
     assert recorder.attempts("ListTables") == [1, 2, 3, 4, 5]
 
 
+@BOTH_KINDS
 def test_per_operation_override(session: Any, client: Any) -> None:
     """An 's3.ListBuckets' override applies to that operation only."""
     s3, recorder = client("s3"), Recorder()
@@ -183,6 +190,7 @@ def test_per_operation_override(session: Any, client: Any) -> None:
     assert len(recorder.attempts("ListObjectsV2")) == 2
 
 
+@BOTH_KINDS
 def test_removed_code_is_not_retried(session: Any, client: Any) -> None:
     """no_retry_codes={'SlowDown'}: a 503 SlowDown ends the call at once."""
     s3, recorder = client("s3"), Recorder()
@@ -193,6 +201,7 @@ def test_removed_code_is_not_retried(session: Any, client: Any) -> None:
     assert recorder.attempts("ListBuckets") == [1]
 
 
+@BOTH_KINDS
 def test_added_code_is_retried(session: Any, client: Any) -> None:
     """retry_codes={'OperationAborted'}: a 409 OperationAborted is retried, then succeeds."""
     s3, recorder = client("s3"), Recorder()
@@ -220,6 +229,7 @@ def test_added_code_is_retried(session: Any, client: Any) -> None:
     ],
     ids=["connection", "connection-off", "closed", "timeout", "timeout-off", "timeout-on"],
 )
+@BOTH_KINDS
 def test_transport_errors_retry_as_configured(
     session: Any,
     client: Any,
@@ -242,6 +252,7 @@ def test_transport_errors_retry_as_configured(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_delay_is_on_the_stash_of_the_next_attempt(session: Any, client: Any) -> None:
     """Hooks of attempt n+1 read the delay that preceded it under RETRY_DELAY."""
     s3, delays, clock = client("s3"), _Delays(), _Clock()
@@ -252,6 +263,7 @@ def test_delay_is_on_the_stash_of_the_next_attempt(session: Any, client: Any) ->
     assert delays.seen == [None, *clock.slept]
 
 
+@BOTH_KINDS
 def test_decorrelated_delays_follow_the_previous_one(session: Any, client: Any) -> None:
     """Decorrelated jitter: each delay is drawn from the one before it, reproducibly."""
     s3, clock = client("s3"), _Clock()
@@ -271,6 +283,7 @@ def test_decorrelated_delays_follow_the_previous_one(session: Any, client: Any) 
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_empty_budget_stops_retries(session: Any, client: Any) -> None:
     """A 10-token budget pays two retries of 5; then the call and the next one stop early."""
     s3, recorder, stops = client("s3"), Recorder(), _Stops()
@@ -283,6 +296,7 @@ def test_empty_budget_stops_retries(session: Any, client: Any) -> None:
     assert retry.budget_available(s3._endpoint) == 0
 
 
+@BOTH_KINDS
 def test_success_refills_the_budget(session: Any, client: Any) -> None:
     """A call that succeeds at once puts success_refill tokens back."""
     s3 = client("s3")
@@ -296,6 +310,7 @@ def test_success_refills_the_budget(session: Any, client: Any) -> None:
     assert retry.budget_available(s3._endpoint) == 8
 
 
+@BOTH_KINDS
 def test_success_after_a_retry_refunds_that_retry(session: Any, client: Any) -> None:
     """As in botocore: a call that succeeds after retrying gives back its last retry's cost."""
     s3, recorder = client("s3"), Recorder()
@@ -307,6 +322,7 @@ def test_success_after_a_retry_refunds_that_retry(session: Any, client: Any) -> 
     assert retry.budget_available(s3._endpoint) == 500
 
 
+@BOTH_KINDS
 def test_timeouts_cost_more_than_errors(session: Any, client: Any) -> None:
     """A retry after a read timeout takes timeout_cost tokens, after a 500 retry_cost."""
     s3 = client("s3")
@@ -321,6 +337,7 @@ def test_timeouts_cost_more_than_errors(session: Any, client: Any) -> None:
     assert (after_timeout, retry.budget_available(s3._endpoint)) == (490, 485)
 
 
+@BOTH_KINDS
 def test_each_client_has_its_own_budget(session: Any, client: Any) -> None:
     """Draining one client's budget leaves another client of the session its retries."""
     drained, fresh, recorder = client("s3"), client("s3"), Recorder()
@@ -332,6 +349,7 @@ def test_each_client_has_its_own_budget(session: Any, client: Any) -> None:
     assert recorder.attempts("ListBuckets") == [1, 2, 1, 1, 2]
 
 
+@BOTH_KINDS
 def test_no_budget_retries_up_to_max_attempts(session: Any, client: Any) -> None:
     """budget=None: nothing limits retries but max_attempts."""
     s3, recorder = client("s3"), Recorder()
@@ -350,6 +368,7 @@ def test_no_budget_retries_up_to_max_attempts(session: Any, client: Any) -> None
 BREAKER = CircuitBreaker(failure_threshold=3, cooldown=30)
 
 
+@BOTH_KINDS
 def test_breaker_opens_after_consecutive_failures(session: Any, client: Any) -> None:
     """Three failed attempts open the circuit; the next call fails fast, sending nothing."""
     s3, recorder, stops, clock = client("s3"), Recorder(), _Stops(), _Clock()
@@ -375,6 +394,7 @@ def test_breaker_opens_after_consecutive_failures(session: Any, client: Any) -> 
     assert stops.errors[-1] is error
 
 
+@BOTH_KINDS
 def test_successful_probe_closes_the_circuit(session: Any, client: Any) -> None:
     """After the cool-down one call goes through; its success closes the circuit."""
     s3, recorder, clock = client("s3"), Recorder(), _Clock()
@@ -389,6 +409,7 @@ def test_successful_probe_closes_the_circuit(session: Any, client: Any) -> None:
     assert len(recorder.attempts("ListBuckets")) == 5
 
 
+@BOTH_KINDS
 def test_failed_probe_reopens_the_circuit(session: Any, client: Any) -> None:
     """A probe that fails makes one attempt only and opens the circuit for another cool-down."""
     s3, recorder, clock = client("s3"), Recorder(), _Clock()
@@ -431,6 +452,7 @@ def test_calls_fail_fast_while_the_probe_is_in_flight(session: Any, client: Any)
     assert retry.circuit_state("s3", "us-east-1") == "closed"
 
 
+@BOTH_KINDS
 def test_breaker_is_per_service_and_region(session: Any, client: Any) -> None:
     """An open circuit for S3 in us-east-1 leaves S3 in eu-west-1 and DynamoDB alone."""
     s3 = client("s3")
@@ -445,6 +467,7 @@ def test_breaker_is_per_service_and_region(session: Any, client: Any) -> None:
     assert retry.circuit_state("s3", "eu-west-1") == "closed"
 
 
+@BOTH_KINDS
 def test_an_answer_resets_the_failure_count(session: Any, client: Any) -> None:
     """Failures must be consecutive: a 404 in between shows the service is up."""
     s3 = client("s3")
@@ -457,6 +480,7 @@ def test_an_answer_resets_the_failure_count(session: Any, client: Any) -> None:
     assert retry.circuit_state("s3", "us-east-1") == "closed"
 
 
+@BOTH_KINDS
 def test_opening_circuit_stops_retries_in_flight(session: Any, client: Any) -> None:
     """A call whose failures open the circuit stops retrying at that moment."""
     s3, recorder, stops = client("s3"), Recorder(), _Stops()
@@ -468,6 +492,7 @@ def test_opening_circuit_stops_retries_in_flight(session: Any, client: Any) -> N
     assert stops.reasons == ["circuit-open"]
 
 
+@BOTH_KINDS
 def test_probe_without_attempt_lets_another_call_probe(session: Any, client: Any) -> None:
     """A probe answered before any request (a before_call short-circuit) frees the probe slot."""
     s3, clock = client("s3"), _Clock()
@@ -497,6 +522,7 @@ def test_probe_without_attempt_lets_another_call_probe(session: Any, client: Any
     assert retry.circuit_state("s3", "us-east-1") == "closed"
 
 
+@BOTH_KINDS
 def test_per_service_breaker_override(session: Any, client: Any) -> None:
     """A breaker set in the DynamoDB override guards DynamoDB only."""
     s3, dynamodb, recorder = client("s3"), client("dynamodb"), Recorder()
@@ -514,6 +540,7 @@ def test_per_service_breaker_override(session: Any, client: Any) -> None:
     assert len(recorder.attempts("ListTables")) == 2
 
 
+@BOTH_KINDS
 def test_builtin_name_installs_the_default_policy(session: Any, client: Any) -> None:
     """install(plugins=['retry']) registers a RetryPlugin with the default policy."""
     with botoware.install(session, plugins=["retry"], autoload=False) as installation:

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from conftest import BOTH_KINDS
 
 import botoware
 from botoware.testing import Canned, Recorder, UnansweredCall, error, response_for
@@ -114,6 +115,7 @@ def test_response_answer_is_served_to_every_call(session: boto3.Session) -> None
     assert accounts == ["123456789012"] * 3 and canned.answered["sts.GetCallerIdentity"] == 3
 
 
+@BOTH_KINDS
 def test_unanswered_operations_are_sent(session: boto3.Session, client: Any) -> None:
     """Operations without an answer go to the real endpoint (moto here)."""
     canned = Canned({"s3.ListBuckets": {"Buckets": [{"Name": "canned"}]}})
@@ -133,6 +135,7 @@ def test_declined_answer_fails_without_passthrough(session: boto3.Session) -> No
             _nowhere(session, "s3").list_buckets()
 
 
+@BOTH_KINDS
 def test_declined_answer_is_sent_with_passthrough(session: boto3.Session, client: Any) -> None:
     """With passthrough=True a function returning None lets the request go out."""
     canned = Canned(

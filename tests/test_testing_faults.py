@@ -14,6 +14,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from conftest import BOTH_KINDS
 
 import botoware
 from botoware.testing import (
@@ -54,6 +55,7 @@ def _attempts(response: dict[str, Any]) -> int:
     return int(response["ResponseMetadata"]["RetryAttempts"]) + 1
 
 
+@BOTH_KINDS
 def test_sequence_fails_attempts_in_order(session: Any, client: Any) -> None:
     """A throttle, a 503, then a real answer: three attempts, each seen by hooks."""
     faults = Faults({"s3.ListBuckets": [throttle(), server_error(503), None]})
@@ -68,6 +70,7 @@ def test_sequence_fails_attempts_in_order(session: Any, client: Any) -> None:
     ]
 
 
+@BOTH_KINDS
 def test_sequences_restart_with_every_call(session: Any, client: Any) -> None:
     """A sequence is per call: each call's first attempt gets its first entry."""
     faults = Faults({"s3.ListBuckets": [throttle()]})
@@ -78,6 +81,7 @@ def test_sequences_restart_with_every_call(session: Any, client: Any) -> None:
 
 @pytest.mark.parametrize("mode", ["legacy", "standard"])
 @pytest.mark.parametrize(("service", "method", "params"), READS)
+@BOTH_KINDS
 def test_throttle_is_retried_for_every_protocol(
     session: Any, client: Any, mode: str, service: str, method: str, params: dict[str, Any]
 ) -> None:
@@ -89,6 +93,7 @@ def test_throttle_is_retried_for_every_protocol(
     assert _attempts(response) == 3 and faults.count("throttle") == 2
 
 
+@BOTH_KINDS
 def test_server_errors_are_retried(session: Any, client: Any) -> None:
     """500, 502, 503 and 504 are each retried."""
     statuses = [500, 502, 503, 504]
@@ -98,6 +103,7 @@ def test_server_errors_are_retried(session: Any, client: Any) -> None:
         assert _attempts(response.list_queues()) == 5
 
 
+@BOTH_KINDS
 def test_client_errors_are_not_retried(session: Any, client: Any) -> None:
     """error("AccessDenied", 403) ends the call at once with that ClientError."""
     faults = Faults({"s3.ListBuckets": error("AccessDenied", 403)})
@@ -108,6 +114,7 @@ def test_client_errors_are_not_retried(session: Any, client: Any) -> None:
     assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 0
 
 
+@BOTH_KINDS
 def test_a_lone_fault_fails_every_attempt(session: Any, client: Any) -> None:
     """One fault as the rule throttles every attempt; the last error reaches the caller."""
     faults = Faults({"dynamodb.ListTables": throttle()})
@@ -119,6 +126,7 @@ def test_a_lone_fault_fails_every_attempt(session: Any, client: Any) -> None:
     assert faults.count() == 4
 
 
+@BOTH_KINDS
 def test_connection_errors_end_as_endpoint_connection_error(session: Any, client: Any) -> None:
     """Connection errors are retried as transport failures, then raised; one terminal hook."""
     faults = Faults({"s3.ListBuckets": connection_error()})
@@ -132,6 +140,7 @@ def test_connection_errors_end_as_endpoint_connection_error(session: Any, client
     assert recorder.terminals("ListBuckets") == 1
 
 
+@BOTH_KINDS
 def test_connection_errors_then_success(session: Any, client: Any) -> None:
     """Two dropped connections then a real answer: the call succeeds on attempt 3."""
     faults = Faults({"sts.*": [connection_error(), connection_error(closed=True)]})
@@ -140,6 +149,7 @@ def test_connection_errors_then_success(session: Any, client: Any) -> None:
     assert _attempts(response) == 3
 
 
+@BOTH_KINDS
 def test_closed_connection_raises_connection_closed_error(session: Any, client: Any) -> None:
     """connection_error(closed=True) ends as ConnectionClosedError."""
     faults = Faults({"sns.*": connection_error(closed=True)})
@@ -149,6 +159,7 @@ def test_closed_connection_raises_connection_closed_error(session: Any, client: 
             client("sns", config=config).list_topics()
 
 
+@BOTH_KINDS
 def test_read_timeout_raises_read_timeout_error(session: Any, client: Any) -> None:
     """read_timeout() is retried, then raised as ReadTimeoutError, without waiting."""
     faults = Faults({"lambda.*": read_timeout()})
@@ -159,6 +170,7 @@ def test_read_timeout_raises_read_timeout_error(session: Any, client: Any) -> No
     assert faults.count("read_timeout") == 2
 
 
+@BOTH_KINDS
 def test_latency_sleeps_then_sends(session: Any, client: Any) -> None:
     """latency() sleeps through the injected sleep and lets the request through."""
     slept: list[float] = []
@@ -168,6 +180,7 @@ def test_latency_sleeps_then_sends(session: Any, client: Any) -> None:
     assert slept == [0.25] and _attempts(response) == 1
 
 
+@BOTH_KINDS
 def test_seeded_random_faults_repeat(session: Any, client: Any) -> None:
     """Two Faults.random with one seed inject the same faults into the same calls."""
     rules = {"s3.*": [(0.3, throttle()), (0.2, server_error())]}
@@ -182,6 +195,7 @@ def test_seeded_random_faults_repeat(session: Any, client: Any) -> None:
     assert runs[0] == runs[1] and len(runs[0]) > 0
 
 
+@BOTH_KINDS
 def test_probabilities_zero_and_one(session: Any, client: Any) -> None:
     """Probability 1 injects every attempt, probability 0 none."""
     never = Faults.random({"s3.*": [(0.0, throttle())]}, seed=1, name="never")
@@ -193,6 +207,7 @@ def test_probabilities_zero_and_one(session: Any, client: Any) -> None:
     assert never.count() == 0 and always.count() == 1
 
 
+@BOTH_KINDS
 def test_most_specific_pattern_wins(session: Any, client: Any) -> None:
     """service.Operation beats service.* beats *."""
     faults = Faults(
@@ -220,6 +235,7 @@ def test_faults_are_scoped_to_their_keys() -> None:
     assert Faults({"*": [throttle()]}).botoware_scope is None
 
 
+@BOTH_KINDS
 def test_faults_run_before_canned_answers(session: Any, client: Any) -> None:
     """A fault takes its attempt first; Canned answers the retry."""
     faults = Faults({"s3.ListBuckets": [throttle()]})

@@ -11,6 +11,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
+from conftest import BOTH_KINDS
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -110,6 +111,7 @@ def _table(ddb: Any, name: str) -> None:
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_s3_call_is_one_client_span_with_rpc_attributes(
     traced: Any, client: Any, exporter: InMemorySpanExporter, moto_url: str
 ) -> None:
@@ -133,6 +135,7 @@ def test_s3_call_is_one_client_span_with_rpc_attributes(
     assert span.status.status_code is StatusCode.UNSET
 
 
+@BOTH_KINDS
 def test_s3_extended_request_id_comes_from_x_amz_id_2(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -147,6 +150,7 @@ def test_s3_extended_request_id_comes_from_x_amz_id_2(
     assert attributes["aws.extended_request_id"] == metadata["HostId"]
 
 
+@BOTH_KINDS
 def test_dynamodb_spans_name_their_tables(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -168,6 +172,7 @@ def test_dynamodb_spans_name_their_tables(
     assert put["rpc.service"] == "DynamoDB"
 
 
+@BOTH_KINDS
 def test_sqs_spans_carry_queue_url_and_destination(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -184,6 +189,7 @@ def test_sqs_spans_carry_queue_url_and_destination(
     assert created["messaging.destination.name"] == "trace-queue"
 
 
+@BOTH_KINDS
 def test_sns_spans_carry_the_topic_arn(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -197,6 +203,7 @@ def test_sns_spans_carry_the_topic_arn(
     assert attributes["messaging.system"] == "aws.sns"
 
 
+@BOTH_KINDS
 def test_lambda_spans_name_the_function_without_qualifier(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -212,6 +219,7 @@ def test_lambda_spans_name_the_function_without_qualifier(
     assert _one(exporter, "Lambda.ListFunctions").kind is SpanKind.CLIENT
 
 
+@BOTH_KINDS
 def test_lambda_invoke_spans_carry_faas_invoked_attributes(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -227,6 +235,7 @@ def test_lambda_invoke_spans_carry_faas_invoked_attributes(
     assert attributes["aws.request_id"] == "inv-1"
 
 
+@BOTH_KINDS
 def test_sts_request_id_comes_from_the_query_protocol_body(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -237,6 +246,7 @@ def test_sts_request_id_comes_from_the_query_protocol_body(
     assert (span.attributes or {})["aws.request_id"]
 
 
+@BOTH_KINDS
 def test_attributes_hold_no_payload_or_credentials(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -257,6 +267,7 @@ def test_attributes_hold_no_payload_or_credentials(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_call_span_is_a_child_of_the_callers_span(
     traced: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -269,6 +280,7 @@ def test_call_span_is_a_child_of_the_callers_span(
     assert span.context.trace_id == parent.get_span_context().trace_id
 
 
+@BOTH_KINDS
 def test_call_span_is_current_for_the_whole_call(
     session: Any, client: Any, provider: TracerProvider
 ) -> None:
@@ -283,6 +295,7 @@ def test_call_span_is_current_for_the_whole_call(
     ]
 
 
+@BOTH_KINDS
 def test_context_is_restored_after_each_call(traced: Any, client: Any) -> None:
     """After a call, success or AWS error, the current context is the one before it."""
     before = otel_context.get_current()
@@ -298,6 +311,7 @@ def test_context_is_restored_after_each_call(traced: Any, client: Any) -> None:
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_aws_error_sets_error_status_code_and_exception(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -334,6 +348,7 @@ def test_transport_failure_records_the_exception_type(
     assert _events(span, "exception")[0]["exception.type"] == expected
 
 
+@BOTH_KINDS
 def test_transport_failures_retried_are_attempt_events(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -353,6 +368,7 @@ def test_transport_failures_retried_are_attempt_events(
     assert (span.attributes or {})["error.type"] == expected
 
 
+@BOTH_KINDS
 def test_early_failure_ends_its_span_and_restores_context(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -369,6 +385,7 @@ def test_early_failure_ends_its_span_and_restores_context(
     assert _events(span) == []  # no attempt was made
 
 
+@BOTH_KINDS
 def test_validation_errors_are_recorded_without_parameter_values(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -381,6 +398,7 @@ def test_validation_errors_are_recorded_without_parameter_values(
     assert "424242" not in str(exception["exception.stacktrace"])
 
 
+@BOTH_KINDS
 def test_a_span_processor_raising_at_end_still_restores_context(
     session: Any, client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -401,6 +419,7 @@ def test_a_span_processor_raising_at_end_still_restores_context(
     assert any("processor bug" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
+@BOTH_KINDS
 def test_short_circuited_call_ends_its_span_without_attempts(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -430,6 +449,7 @@ def test_short_circuited_call_ends_its_span_without_attempts(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_retries_show_every_attempt_as_an_event(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -463,6 +483,7 @@ def test_retries_show_every_attempt_as_an_event(
     assert span.status.status_code is StatusCode.UNSET
 
 
+@BOTH_KINDS
 def test_attempt_events_are_in_time_order_within_the_span(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -479,6 +500,7 @@ def test_attempt_events_are_in_time_order_within_the_span(
     assert span.start_time <= stamps[0] and stamps[-1] <= span.end_time
 
 
+@BOTH_KINDS
 def test_single_attempt_has_no_event_and_no_resend_count(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -489,6 +511,7 @@ def test_single_attempt_has_no_event_and_no_resend_count(
     assert "http.request.resend_count" not in (span.attributes or {})
 
 
+@BOTH_KINDS
 def test_attempt_spans_are_children_current_during_their_attempt(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -520,6 +543,7 @@ def test_attempt_spans_are_children_current_during_their_attempt(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_pages_of_one_paginate_share_a_parent_span(
     traced: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -541,6 +565,7 @@ def test_pages_of_one_paginate_share_a_parent_span(
     assert (run.attributes or {})["botoware.run.calls"] == len(pages)
 
 
+@BOTH_KINDS
 def test_polls_of_one_wait_share_a_parent_span(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -555,6 +580,7 @@ def test_polls_of_one_wait_share_a_parent_span(
     assert (run.attributes or {})["botoware.waiter.name"] == "BucketExists"
 
 
+@BOTH_KINDS
 def test_failed_wait_ends_its_span_with_the_waiter_error(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -577,6 +603,7 @@ def test_failed_wait_ends_its_span_with_the_waiter_error(
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_presigned_url_has_no_trace_data_and_makes_no_span(
     traced: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -590,6 +617,7 @@ def test_presigned_url_has_no_trace_data_and_makes_no_span(
     assert [span.name for span in exporter.get_finished_spans()] == ["handler"]
 
 
+@BOTH_KINDS
 def test_http_requests_carry_no_trace_headers(
     session: Any, client: Any, provider: TracerProvider
 ) -> None:
@@ -623,6 +651,7 @@ def test_http_requests_carry_no_trace_headers(
 
 
 @pytest.mark.parametrize("key", ["api-key", "plain-key"])
+@BOTH_KINDS
 def test_suppressed_instrumentation_makes_no_span(
     traced: Any, client: Any, exporter: InMemorySpanExporter, key: str
 ) -> None:
@@ -688,6 +717,7 @@ def test_botocore_instrumentor_wins_with_one_warning(
     assert scopes == {"opentelemetry.instrumentation.botocore"}
 
 
+@BOTH_KINDS
 def test_clients_the_instrumentor_does_not_wrap_get_botoware_spans(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -727,6 +757,7 @@ def test_a_wrapper_kept_after_uninstrument_still_wins(
     assert span.instrumentation_scope.name == "opentelemetry.instrumentation.botocore"
 
 
+@BOTH_KINDS
 def test_without_sdk_calls_work_and_nothing_is_attached(session: Any, client: Any) -> None:
     """TracingPlugin() with no global provider set: calls succeed, context untouched."""
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
@@ -738,6 +769,7 @@ def test_without_sdk_calls_work_and_nothing_is_attached(session: Any, client: An
     assert {name for _, name in current.seen} == {"<none>"}
 
 
+@BOTH_KINDS
 def test_unsampled_calls_export_nothing_and_restore_context(
     session: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -751,6 +783,7 @@ def test_unsampled_calls_export_nothing_and_restore_context(
     assert exporter.get_finished_spans() == ()
 
 
+@BOTH_KINDS
 def test_global_provider_is_used_once_set(
     session: Any, client: Any, exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -770,6 +803,7 @@ def test_global_provider_is_used_once_set(
     assert [span.name for span in exporter.get_finished_spans()] == ["S3.ListBuckets"]
 
 
+@BOTH_KINDS
 def test_blocked_by_name_traces_nothing(
     session: Any,
     client: Any,

@@ -32,10 +32,16 @@ def test_tracing_page_documents_every_public_name() -> None:
     from botoware.plugins import tracing
 
     text = DOC.read_text()
-    for name in ("TracingPlugin", "configure", "extract"):
+    for name in ("TracingPlugin", "configure", "configure_metrics", "check_environment", "extract"):
         assert name in text
     for constant in (tracing.ATTEMPT_EVENT, tracing.ATTEMPT_NUMBER, tracing.RETRY_DELAY):
         assert f"`{constant}`" in text
-    assert set(otel.__all__) == {"EXPORTERS", "configure", "extract"}
+    assert set(otel.__all__) == {
+        "EXPORTERS",
+        "check_environment",
+        "configure",
+        "configure_metrics",
+        "extract",
+    }
     for exporter in otel.EXPORTERS:
         assert f'"{exporter}"' in text

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import BOTH_KINDS
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -76,6 +77,7 @@ def _receive(sqs: Any, url: str) -> list[dict[str, Any]]:
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_sqs_consumer_extracts_the_producer_span(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -90,6 +92,7 @@ def test_sqs_consumer_extracts_the_producer_span(
     assert extracted.is_remote
 
 
+@BOTH_KINDS
 def test_users_message_attributes_are_not_mutated(traced: Any, client: Any) -> None:
     """The caller's MessageAttributes dict is left as it was; the message has both."""
     sqs = client("sqs")
@@ -102,6 +105,7 @@ def test_users_message_attributes_are_not_mutated(traced: Any, client: Any) -> N
     assert set(message["MessageAttributes"]) == {"a0", "a1", "traceparent"}
 
 
+@BOTH_KINDS
 def test_batch_entries_each_carry_the_context(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -122,6 +126,7 @@ def test_batch_entries_each_carry_the_context(
         assert _ids(_span_context(extract(message))) == _ids(producer.context)
 
 
+@BOTH_KINDS
 def test_full_message_attributes_are_left_alone(
     traced: Any, client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -136,6 +141,7 @@ def test_full_message_attributes_are_left_alone(
     assert any("limit of 10" in record.getMessage() for record in caplog.records)
 
 
+@BOTH_KINDS
 def test_nine_attributes_leave_room_for_traceparent(traced: Any, client: Any) -> None:
     """With 9 attributes the traceparent is the tenth."""
     sqs = client("sqs")
@@ -146,6 +152,7 @@ def test_nine_attributes_leave_room_for_traceparent(traced: Any, client: Any) ->
     assert "traceparent" in message["MessageAttributes"]
 
 
+@BOTH_KINDS
 def test_a_traceparent_the_caller_set_is_kept(traced: Any, client: Any) -> None:
     """A traceparent attribute the caller put in the message wins over the current span."""
     sqs = client("sqs")
@@ -157,6 +164,7 @@ def test_a_traceparent_the_caller_set_is_kept(traced: Any, client: Any) -> None:
     assert message["MessageAttributes"]["traceparent"]["StringValue"] == theirs
 
 
+@BOTH_KINDS
 def test_propagate_false_adds_nothing(session: Any, client: Any, provider: TracerProvider) -> None:
     """TracingPlugin(propagate=False) traces but leaves messages alone."""
     sqs = client("sqs")
@@ -168,6 +176,7 @@ def test_propagate_false_adds_nothing(session: Any, client: Any, provider: Trace
     assert "MessageAttributes" not in message
 
 
+@BOTH_KINDS
 def test_suppressed_instrumentation_propagates_nothing(traced: Any, client: Any) -> None:
     """Under suppress-instrumentation messages go out untouched."""
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
@@ -183,6 +192,7 @@ def test_suppressed_instrumentation_propagates_nothing(traced: Any, client: Any)
     assert "MessageAttributes" not in message
 
 
+@BOTH_KINDS
 def test_without_sdk_the_current_context_still_travels(session: Any, client: Any) -> None:
     """No tracer provider: an incoming context (e.g. extracted upstream) still propagates."""
     sqs = client("sqs")
@@ -208,6 +218,7 @@ def test_without_sdk_the_current_context_still_travels(session: Any, client: Any
 # -------------------------------------------------------------------------------------------
 
 
+@BOTH_KINDS
 def test_sns_to_sqs_notification_carries_the_publish_span(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -229,6 +240,7 @@ def test_sns_to_sqs_notification_carries_the_publish_span(
     assert _ids(_span_context(extract(message["Body"]))) == _ids(producer.context)
 
 
+@BOTH_KINDS
 def test_sns_publish_batch_entries_carry_the_context(
     traced: Any, client: Any, exporter: InMemorySpanExporter
 ) -> None:
@@ -269,6 +281,7 @@ class _ClientContextWitness:
         self.client_contexts.append(json.loads(base64.b64decode(header)) if header else {})
 
 
+@BOTH_KINDS
 def test_lambda_invoke_client_context_carries_the_span(
     session: Any, client: Any, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:

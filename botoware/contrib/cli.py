@@ -184,6 +184,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         parser.error("run: give the command to run after --, e.g. botoware run -- python app.py")
+    run.check_command(command)
     env = run.child_environment(
         os.environ,
         exporter=args.exporter,

@@ -15,6 +15,10 @@ record, to parent (or link) the consumer's span::
         with tracer.start_as_current_span("process", context=otel.extract(message)):
             ...
 
+With ``OTEL_METRICS_EXPORTER=otlp`` (or ``console``) it also sets up a global SDK
+``MeterProvider`` (:func:`configure_metrics`), which ``MetricsPlugin(meter_provider=...)`` records
+into; ``botoware run`` wires that up itself.
+
 ``configure`` needs the ``otel`` extra (``pip install 'botoware[otel]'``); ``extract`` only the
 OpenTelemetry API.
 """
@@ -36,10 +40,12 @@ from opentelemetry.propagators.textmap import Getter
 from botoware.errors import BotowareWarning, ConfigurationError, MissingExtraError
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricExporter
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-__all__ = ["EXPORTERS", "configure", "extract"]
+__all__ = ["EXPORTERS", "check_environment", "configure", "configure_metrics", "extract"]
 
 EXPORTERS = ("otlp", "console", "none")
 """Exporter names :func:`configure` accepts, as argument or in ``OTEL_TRACES_EXPORTER``."""
@@ -47,6 +53,8 @@ EXPORTERS = ("otlp", "console", "none")
 _FEATURE = "botoware.contrib.otel.configure()"
 _DEFAULT_ENDPOINT = "http://localhost:4318"
 _TRACES_PATH = "/v1/traces"
+_METRICS_PATH = "/v1/metrics"
+_PROTOCOL = "http/protobuf"
 
 
 # -------------------------------------------------------------------------------------------
@@ -75,9 +83,11 @@ def configure(
     :param set_global: make the provider OpenTelemetry's global one, which the ``"tracing"``
         plugin uses unless given a provider. OpenTelemetry allows that once per process: if a
         global provider is already set, a :class:`~botoware.BotowareWarning` says so and the
-        new provider is only returned.
-    :raises ConfigurationError: an unknown exporter name or a malformed endpoint, naming the
-        argument or environment variable it came from.
+        new provider is only returned. With ``set_global=True`` and ``OTEL_METRICS_EXPORTER``
+        naming an exporter, a global meter provider is set up too (:func:`configure_metrics`).
+    :raises ConfigurationError: an unknown exporter name, a protocol other than
+        ``http/protobuf`` or a malformed endpoint, naming the argument or environment variable
+        it came from.
     :raises MissingExtraError: ``opentelemetry-sdk`` (or, for OTLP, the OTLP/HTTP exporter) is
         not installed.
     """
@@ -89,13 +99,151 @@ def configure(
         raise MissingExtraError(_FEATURE, "otel", "opentelemetry-sdk") from None
 
     exporters = _exporters(exporter, endpoint)
+    pushed = _metric_exporter_names(os.environ) != ("none",)  # checked even if not set up
+    with_metrics = set_global and pushed
+    if with_metrics:
+        _check_metrics(os.environ)  # before anything is set up: all or nothing
     attributes = {SERVICE_NAME: service_name} if service_name else {}
     provider = TracerProvider(resource=Resource.create(attributes))
     for chosen in exporters:
         provider.add_span_processor(BatchSpanProcessor(chosen))
     if set_global:
         _set_global(provider)
+    if with_metrics:
+        configure_metrics(service_name=service_name)
     return provider
+
+
+def configure_metrics(
+    *,
+    exporter: str | None = None,
+    endpoint: str | None = None,
+    service_name: str | None = None,
+    set_global: bool = True,
+) -> MeterProvider | None:
+    """Create an SDK ``MeterProvider`` exporting every ``OTEL_METRIC_EXPORT_INTERVAL`` (60 s).
+
+    Pass it to ``MetricsPlugin(meter_provider=...)`` to push the calls' measurements
+    (``rpc.client.call.duration``, ...) besides, or instead of, Prometheus scrapes. The provider
+    exports once more when the process exits.
+
+    :param exporter: ``"otlp"`` (OTLP over HTTP/protobuf), ``"console"`` or ``"none"``.
+        Default: ``OTEL_METRICS_EXPORTER`` (several may be named), else ``"none"``: botoware's
+        metrics are Prometheus's to scrape unless a push is asked for.
+    :param endpoint: the OTLP/HTTP collector, e.g. ``"http://127.0.0.1:4318"`` (``/v1/metrics``
+        is added when the URL has no path). Default: ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``
+        (used as is), else ``OTEL_EXPORTER_OTLP_ENDPOINT`` plus ``/v1/metrics``, else
+        ``http://localhost:4318/v1/metrics``.
+    :param service_name: the ``service.name`` resource attribute (default ``OTEL_SERVICE_NAME``).
+    :param set_global: make it OpenTelemetry's global meter provider (once per process; if one
+        is set already, a :class:`~botoware.BotowareWarning` says so).
+    :return: the provider, or None when the exporter is ``"none"``.
+    :raises ConfigurationError: as :func:`configure`, naming the argument or variable.
+    :raises MissingExtraError: ``opentelemetry-sdk`` or the OTLP/HTTP exporter is missing.
+    """
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    except ImportError:
+        raise MissingExtraError(_FEATURE, "otel", "opentelemetry-sdk") from None
+
+    if exporter is not None:
+        names, source = _names_of(exporter), "exporter"
+        _check_names(names, source, "metric")
+    else:
+        names, source = _metric_exporter_names(os.environ), "OTEL_METRICS_EXPORTER"
+    if names == ("none",):
+        return None
+    readers = []
+    for name in names:
+        chosen: MetricExporter
+        if name == "otlp":
+            _check_protocol(os.environ, "METRICS")
+            try:
+                from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+                    OTLPMetricExporter,
+                )
+            except ImportError:
+                raise MissingExtraError(
+                    f"{_FEATURE} with the 'otlp' metric exporter",
+                    "otel",
+                    "opentelemetry-exporter-otlp-proto-http",
+                ) from None
+            chosen = OTLPMetricExporter(endpoint=_signal_url(endpoint, os.environ, "METRICS"))
+        else:
+            from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+            chosen = ConsoleMetricExporter(out=sys.stdout)
+        readers.append(PeriodicExportingMetricReader(chosen))
+    attributes = {SERVICE_NAME: service_name} if service_name else {}
+    provider = MeterProvider(metric_readers=readers, resource=Resource.create(attributes))
+    if set_global:
+        _set_global_meter_provider(provider)
+    return provider
+
+
+def _names_of(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
+
+
+def _check_names(names: tuple[str, ...], source: str, kind: str) -> None:
+    for name in names:
+        if name not in EXPORTERS:
+            raise ConfigurationError(
+                f"{source}={name!r} is no {kind} exporter botoware can set up; use one of "
+                f"{', '.join(EXPORTERS)}."
+            )
+    if "none" in names and len(names) > 1:
+        raise ConfigurationError(f"{source}={','.join(names)!r} mixes 'none' with exporters.")
+
+
+def _metric_exporter_names(env: Mapping[str, str]) -> tuple[str, ...]:
+    names = _names_of(env.get("OTEL_METRICS_EXPORTER", "")) or ("none",)
+    _check_names(names, "OTEL_METRICS_EXPORTER", "metric")
+    return names
+
+
+def _check_metrics(env: Mapping[str, str]) -> None:
+    """Everything :func:`configure_metrics` reads from ``env``, checked."""
+    if "otlp" in _metric_exporter_names(env):
+        _check_protocol(env, "METRICS")
+        _signal_url(None, env, "METRICS")
+
+
+def check_environment(env: Mapping[str, str], *, traces: bool = True) -> None:
+    """Check the ``OTEL_*`` variables :func:`configure` would read, without setting anything up.
+
+    ``botoware run`` calls it before it starts the command, so that a mistake stops the run
+    instead of leaving the program without telemetry.
+
+    :param traces: check the trace settings too (False when no tracer provider is set up).
+    :raises ConfigurationError: naming the variable, as :func:`configure` would.
+    """
+    if traces:
+        names = _names_of(env.get("OTEL_TRACES_EXPORTER", "")) or ("otlp",)
+        _check_names(names, "OTEL_TRACES_EXPORTER", "trace")
+        if "otlp" in names:
+            _check_protocol(env, "TRACES")
+            _signal_url(None, env, "TRACES")
+    _check_metrics(env)
+
+
+def _set_global_meter_provider(provider: MeterProvider) -> None:
+    from opentelemetry import metrics
+    from opentelemetry.metrics import _internal
+
+    current = metrics.get_meter_provider()
+    if not isinstance(current, _internal._ProxyMeterProvider):
+        warnings.warn(
+            f"botoware.contrib.otel: a global meter provider ({type(current).__name__}) is "
+            "already set and OpenTelemetry allows only one; the new provider is returned but "
+            "not made global. Pass it to MetricsPlugin(meter_provider=...).",
+            BotowareWarning,
+            stacklevel=3,
+        )
+        return
+    metrics.set_meter_provider(provider)
 
 
 def _exporters(exporter: SpanExporter | str | None, endpoint: str | None) -> list[SpanExporter]:
@@ -113,8 +261,7 @@ def _exporters(exporter: SpanExporter | str | None, endpoint: str | None) -> lis
                 f"{source}={name!r} is no trace exporter botoware can set up; use one of "
                 f"{', '.join(EXPORTERS)} (or pass a SpanExporter instance as exporter=)."
             )
-    if "none" in names and len(names) > 1:
-        raise ConfigurationError(f"{source}={','.join(names)!r} mixes 'none' with exporters.")
+    _check_names(tuple(names), source, "trace")
     chosen: list[SpanExporter] = []
     for name in dict.fromkeys(names):
         if name == "otlp":
@@ -128,38 +275,56 @@ def _exporters(exporter: SpanExporter | str | None, endpoint: str | None) -> lis
 
 
 def _otlp_exporter(endpoint: str | None) -> SpanExporter:
-    for variable in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
-        protocol = os.environ.get(variable)
-        if protocol:
-            if protocol.strip() != "http/protobuf":
-                raise ConfigurationError(
-                    f"{variable}={protocol!r}: botoware's OTLP exporter speaks 'http/protobuf' "
-                    "only; unset the variable or pass a SpanExporter of your own as exporter=."
-                )
-            break
+    _check_protocol(os.environ, "TRACES")
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError:
         raise MissingExtraError(
             f"{_FEATURE} with the 'otlp' exporter", "otel", "opentelemetry-exporter-otlp-proto-http"
         ) from None
-    return OTLPSpanExporter(endpoint=_traces_url(endpoint))
+    return OTLPSpanExporter(endpoint=_signal_url(endpoint, os.environ, "TRACES"))
 
 
-def _traces_url(endpoint: str | None) -> str:
+def _check_protocol(env: Mapping[str, str], signal: str) -> None:
+    """The signal's OTLP protocol must be http/protobuf, the exporter botoware sets up."""
+    for variable in (f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = env.get(variable, "").strip()
+        if protocol:
+            if protocol != _PROTOCOL:
+                hint = (
+                    " (gRPC is not supported: point it at the collector's OTLP/HTTP port, "
+                    "4318 by default)"
+                    if protocol == "grpc"
+                    else ""
+                )
+                raise ConfigurationError(
+                    f"{variable}={protocol!r}: botoware's OTLP exporter speaks 'http/protobuf' "
+                    f"only{hint}; unset the variable or set it to http/protobuf, or pass an "
+                    "exporter of your own."
+                )
+            return
+
+
+def _signal_url(endpoint: str | None, env: Mapping[str, str], signal: str) -> str:
+    path = _TRACES_PATH if signal == "TRACES" else _METRICS_PATH
     if endpoint is not None:
-        return _checked_url(endpoint, "endpoint", add_path=True)
-    signal = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
-    if signal:
-        return _checked_url(signal, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", add_path=False)
-    base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+        return _checked_url(endpoint, "endpoint", add_path=path)
+    variable = f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"
+    own = env.get(variable, "").strip()
+    if own:
+        return _checked_url(own, variable, add_path=None)
+    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
     if base:
-        url = _checked_url(base, "OTEL_EXPORTER_OTLP_ENDPOINT", add_path=False)
-        return url.rstrip("/") + _TRACES_PATH
-    return _DEFAULT_ENDPOINT + _TRACES_PATH
+        url = _checked_url(base, "OTEL_EXPORTER_OTLP_ENDPOINT", add_path=None)
+        return url.rstrip("/") + path
+    return _DEFAULT_ENDPOINT + path
 
 
-def _checked_url(url: str, source: str, *, add_path: bool) -> str:
+def _checked_url(url: str, source: str, *, add_path: str | None) -> str:
+    if "://" not in url:
+        raise ConfigurationError(
+            f"{source}={url!r} has no scheme; write it as a URL, e.g. 'http://{url.strip()}'."
+        )
     try:
         parts = urllib.parse.urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError for a port that is no number
@@ -169,8 +334,8 @@ def _checked_url(url: str, source: str, *, add_path: bool) -> str:
         raise ConfigurationError(
             f"{source}={url!r} is no http(s) URL with a host, e.g. 'http://127.0.0.1:4318'."
         )
-    if add_path and parts.path in ("", "/"):
-        return urllib.parse.urlunsplit(parts._replace(path=_TRACES_PATH))
+    if add_path is not None and parts.path in ("", "/"):
+        return urllib.parse.urlunsplit(parts._replace(path=add_path))
     return url.strip()
 
 

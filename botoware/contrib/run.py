@@ -15,9 +15,19 @@ command line hands them over and how a deployment can set them without the comma
 ``BOTOWARE_METRICS_ADDR``          the endpoint's address (default ``127.0.0.1``)
 ``OTEL_TRACES_EXPORTER``           ``otlp`` (default), ``console`` or ``none`` (botoware sets up
                                    no tracer provider; the program's own, if any, gets the spans)
+``OTEL_METRICS_EXPORTER``          ``none`` (default), ``otlp`` or ``console``: also push the
+                                   metrics plugin's measurements through an SDK meter provider
 ``OTEL_EXPORTER_OTLP_ENDPOINT``,   read by :func:`botoware.contrib.otel.configure`
 ``OTEL_SERVICE_NAME``, ...
 =================================  ===============================================================
+
+Everything checkable is checked by :func:`child_environment` and :func:`check_command`, before
+the command starts. What only the child can find (a metrics port already taken, say) stops
+the child before the program's code runs: a message on stderr and exit code 1.
+
+With a metrics port and no ``PROMETHEUS_MULTIPROC_DIR``, the child sets that variable to a new
+temporary directory before any metric exists, so the workers a pre-fork server forks (or
+spawns) write their metrics there and the endpoint shows the sum of all processes.
 
 Python started with ``-S``, ``-I`` or ``-E`` skips ``sitecustomize`` or ``PYTHONPATH``, and
 then runs without botoware.
@@ -25,8 +35,11 @@ then runs without botoware.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +48,8 @@ from typing import TYPE_CHECKING, final
 from botoware.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+
     from botoware.contrib.prometheus import MetricsServer
     from botoware.host import Installation
 
@@ -46,6 +61,7 @@ __all__ = [
     "PLUGINS_ENV",
     "RunSettings",
     "bootstrap",
+    "check_command",
     "child_environment",
     "execute",
 ]
@@ -69,11 +85,17 @@ class RunSettings:
     exporters: tuple[str, ...] = ("otlp",)
     metrics_port: int | None = None
     metrics_addr: str = "127.0.0.1"
+    metric_exporters: tuple[str, ...] = ("none",)
 
     @property
     def configures_tracing(self) -> bool:
         """Whether the child sets up an SDK tracer provider (tracing on, an exporter chosen)."""
         return "tracing" in self.plugins and self.exporters != ("none",)
+
+    @property
+    def pushes_metrics(self) -> bool:
+        """Whether the child sets up an SDK meter provider for the metrics plugin."""
+        return "metrics" in self.plugins and self.metric_exporters != ("none",)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RunSettings:
@@ -113,7 +135,9 @@ class RunSettings:
                 )
             port = int(port_text)
         addr = env.get(METRICS_ADDR_ENV, "").strip() or "127.0.0.1"
-        return cls(plugins, exporters, port, addr)
+        from botoware.contrib.otel import _metric_exporter_names
+
+        return cls(plugins, exporters, port, addr, _metric_exporter_names(env))
 
 
 def _names(raw: str) -> tuple[str, ...]:
@@ -146,11 +170,54 @@ def child_environment(
     if plugins is not None:
         env[PLUGINS_ENV] = plugins
     settings = RunSettings.from_env(env)
-    if settings.configures_tracing:
+    if settings.configures_tracing or settings.pushes_metrics:
         _require_sdk()
+    _check_child(env, settings)
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([BOOTSTRAP_DIR, *(p for p in paths if p != BOOTSTRAP_DIR)])
     return env
+
+
+def _check_child(env: Mapping[str, str], settings: RunSettings) -> None:
+    """What the child's bootstrap and install() would refuse, refused now."""
+    from botoware import _loading
+    from botoware.contrib import otel
+    from botoware.plugins import BUILTINS
+
+    otel.check_environment(env, traces=settings.configures_tracing)
+    _loading._flag(_loading.NO_AUTOLOAD_ENV, env)
+    # The plugins this Python sees; the command's is the same one unless it names another.
+    known = set(BUILTINS) | {ep.name for ep in _loading.entry_points()}
+    _loading.blocked_names(known, env)
+
+
+# Tools that install themselves through a sitecustomize of their own, as botoware run does:
+# Python imports only the first one, so one of the two would silently be missing.
+_SITECUSTOMIZE_TOOLS = {
+    "opentelemetry-instrument": "opentelemetry.instrumentation.auto_instrumentation",
+}
+
+
+def check_command(command: Sequence[str]) -> None:
+    """Refuse a command that would undo botoware run: one starting ``opentelemetry-instrument``.
+
+    Both install through ``sitecustomize``, Python imports only the first, so the program
+    would run with opentelemetry-instrument's alone, and no span or metric from botoware.
+
+    :raises ConfigurationError: naming the tool and what to run instead.
+    """
+    words = list(command[:3])
+    for tool, module in _SITECUSTOMIZE_TOOLS.items():
+        direct = bool(words) and os.path.basename(words[0]) == tool
+        as_module = "-m" in words and words.index("-m") + 1 < len(words)
+        if direct or (as_module and words[words.index("-m") + 1] == module):
+            raise ConfigurationError(
+                f"the command starts {tool}, which, like botoware run, installs itself through "
+                "sitecustomize; Python runs only one, so botoware would not be installed and "
+                "its spans and metrics would be missing. botoware run sets up the OpenTelemetry "
+                "SDK from the same OTEL_* variables: run `botoware run -- python app.py` "
+                f"without {tool}, or keep {tool} and call botoware.install() in the program."
+            )
 
 
 def _require_sdk() -> None:
@@ -202,7 +269,33 @@ class _Bootstrapped:
 STATE = _Bootstrapped()
 
 
-def _install_exactly(plugins: tuple[str, ...]) -> Installation:
+def _multiprocess(env: MutableMapping[str, str]) -> None:
+    """Put prometheus_client in multiprocess mode, in a new directory, unless it already is.
+
+    A pre-fork server's workers are copies of this process: without shared files, their calls
+    would be counted in their own memory, which the endpoint (served from this process) never
+    sees. Must run before any metric is created (prometheus_client picks its value class when
+    it is imported).
+    """
+    from botoware.contrib.prometheus import MULTIPROC_ENV
+
+    if env.get(MULTIPROC_ENV) or env.get(MULTIPROC_ENV.lower()):
+        return
+    path = tempfile.mkdtemp(prefix="botoware-metrics-")
+    env[MULTIPROC_ENV] = os.environ[MULTIPROC_ENV] = path
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:  # imported by the environment's sitecustomize: choose again
+        values.ValueClass = values.get_value_class()  # type: ignore[attr-defined]
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:  # forked workers inherit the handler; only the owner removes
+            shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
+
+
+def _install_exactly(plugins: tuple[object, ...]) -> Installation:
     """install() process-wide with these built-ins and the entry-point plugins.
 
     ``install(autoload=True)`` adds the default built-ins as well; the ones not asked for are
@@ -213,7 +306,8 @@ def _install_exactly(plugins: tuple[str, ...]) -> Installation:
     from botoware._loading import DISABLE_ENV
     from botoware.plugins import DEFAULT_BUILTINS
 
-    unwanted = [name for name in DEFAULT_BUILTINS if name not in plugins]
+    named = {p if isinstance(p, str) else getattr(p, "botoware_name", None) for p in plugins}
+    unwanted = [name for name in DEFAULT_BUILTINS if name not in named]
     saved = os.environ.get(DISABLE_ENV)
     if unwanted:
         os.environ[DISABLE_ENV] = ",".join([*unwanted, *(saved or "").split(",")])
@@ -232,18 +326,37 @@ def bootstrap(environ: MutableMapping[str, str] | None = None) -> Installation:
     Sets up the tracer provider (through :func:`botoware.contrib.otel.configure`, unless the
     exporter is ``none`` or tracing is not among the plugins), installs the plugins into every
     session (``botoware.install(None, ...)``) and starts the metrics endpoint when a port is
-    set. The port variable is then removed from the environment, so the program's own Python
-    subprocesses, also bootstrapped, do not fight over the port. Exactly the built-ins named
+    set (in prometheus_client's multiprocess mode, so that forked workers count too). The port
+    variable is then removed from the environment, so the program's own Python subprocesses,
+    also bootstrapped, do not fight over the port. Exactly the built-ins named
     in ``BOTOWARE_PLUGINS`` are installed, whatever ``install()``'s defaults are, plus the
     entry-point plugins unless ``BOTOWARE_DISABLE_PLUGIN_AUTOLOAD`` is set.
     """
     env = os.environ if environ is None else environ
     settings = RunSettings.from_env(env)
-    if settings.configures_tracing:
+    if settings.metrics_port is not None and "metrics" in settings.plugins:
+        _multiprocess(env)
+    meter_provider: MeterProvider | None = None
+    if settings.configures_tracing or settings.pushes_metrics:
         from botoware.contrib import otel
 
-        otel.configure()  # exporter, endpoint and service name from the OTEL_* variables
-    installation = _install_exactly(settings.plugins)
+        # Exporter, endpoint and service name from the OTEL_* variables; configure() also
+        # sets up the global meter provider when OTEL_METRICS_EXPORTER asks for one.
+        if settings.configures_tracing:
+            otel.configure()
+        elif settings.pushes_metrics:
+            otel.configure_metrics()
+        if settings.pushes_metrics:
+            from opentelemetry import metrics
+
+            meter_provider = metrics.get_meter_provider()
+    plugins: tuple[object, ...] = settings.plugins
+    if meter_provider is not None:
+        from botoware.plugins.metrics import MetricsPlugin
+
+        measured = MetricsPlugin(meter_provider=meter_provider)
+        plugins = tuple(measured if name == "metrics" else name for name in settings.plugins)
+    installation = _install_exactly(plugins)
     STATE.installation = installation
     if settings.metrics_port is not None:
         from botoware.contrib.prometheus import serve

@@ -2,16 +2,18 @@
 
 Five metrics with fixed names, so dashboards and alerts can be written once::
 
-    aws_client_calls_total{service, operation, outcome}      outcome: success | error
-    aws_client_errors_total{service, operation, error_code}  AWS error code or exception class
-    aws_client_call_duration_seconds{service, operation}     histogram of the whole call
-    aws_client_attempts_total{service, operation}            every HTTP attempt
-    aws_client_calls_in_flight{service}                      gauge
+    aws_client_calls_total{aws_service, aws_operation, outcome}      success | error
+    aws_client_errors_total{aws_service, aws_operation, error_code}  AWS error code or class
+    aws_client_call_duration_seconds{aws_service, aws_operation}     histogram of the call
+    aws_client_attempts_total{aws_service, aws_operation}            every HTTP attempt
+    aws_client_calls_in_flight{aws_service}                          gauge
 
-``service`` is botocore's hyphenized service id (``"s3"``, ``"dynamodb"``), ``operation`` the
-operation name (``"GetObject"``): both come from botocore's service models, so they are
-bounded. ``error_code`` is bounded by :class:`MetricsPlugin`'s ``max_error_codes``. Bucket
-names, keys, ARNs, request ids and parameters never become labels.
+``aws_service`` is botocore's hyphenized service id (``"s3"``, ``"dynamodb"``),
+``aws_operation`` the operation name (``"GetObject"``): both come from botocore's service
+models, so they are bounded. (Not ``service``: Prometheus's own target labels ``job``,
+``instance``, ``namespace``, ``pod``, ``service`` ... would rename a metric label of the same
+name to ``exported_...``.) ``error_code`` is bounded by :class:`MetricsPlugin`'s
+``max_error_codes``. Bucket names, keys, ARNs, request ids and parameters never become labels.
 
 ::
 
@@ -20,7 +22,7 @@ names, keys, ARNs, request ids and parameters never become labels.
     registry = CollectorRegistry()
     with botoware.install(session, plugins=[MetricsPlugin(registry)], autoload=False):
         session.client("s3").list_buckets()
-    labels = {"service": "s3", "operation": "ListBuckets", "outcome": "success"}
+    labels = {"aws_service": "s3", "aws_operation": "ListBuckets", "outcome": "success"}
     registry.get_sample_value("aws_client_calls_total", labels)  # 1.0
 
 When an OpenTelemetry span is current and sampled, the duration observation carries its
@@ -77,8 +79,10 @@ __all__ = [
     "EXEMPLAR_INTERVAL",
     "OTEL_ACTIVE_CALLS",
     "OTEL_ATTEMPTS",
+    "OPERATION_LABEL",
     "OTEL_CALL_DURATION",
     "OTHER_ERROR_CODE",
+    "SERVICE_LABEL",
     "MetricsPlugin",
     "plugin",
 ]
@@ -86,15 +90,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CALLS = "aws_client_calls_total"
-"""Counter: API calls that ended, by ``service``, ``operation`` and ``outcome``."""
+"""Counter: API calls that ended, by ``aws_service``, ``aws_operation`` and ``outcome``."""
 ERRORS = "aws_client_errors_total"
-"""Counter: failed API calls, by ``service``, ``operation`` and ``error_code``."""
+"""Counter: failed API calls, by ``aws_service``, ``aws_operation`` and ``error_code``."""
 CALL_DURATION = "aws_client_call_duration_seconds"
 """Histogram: seconds from the call to its end, retries and backoff included."""
 ATTEMPTS = "aws_client_attempts_total"
-"""Counter: HTTP attempts, by ``service`` and ``operation`` (retries = attempts - calls)."""
+"""Counter: HTTP attempts, by ``aws_service`` and ``aws_operation`` (retries: attempts - calls)."""
 CALLS_IN_FLIGHT = "aws_client_calls_in_flight"
-"""Gauge: API calls started and not yet ended, by ``service``."""
+"""Gauge: API calls started and not yet ended, by ``aws_service``."""
 
 DEFAULT_BUCKETS: tuple[float, ...] = (
     0.002,
@@ -285,12 +289,16 @@ _HELP = {
     ATTEMPTS: "HTTP attempts of AWS API calls; retries are attempts minus calls.",
     CALLS_IN_FLIGHT: "AWS API calls started and not yet ended.",
 }
+SERVICE_LABEL = "aws_service"
+"""The label of the hyphenized service id; never ``service``, a common Prometheus target label."""
+OPERATION_LABEL = "aws_operation"
+"""The label of the operation name (``GetObject``)."""
 _LABELS = {
-    CALLS: ("service", "operation", "outcome"),
-    ERRORS: ("service", "operation", "error_code"),
-    CALL_DURATION: ("service", "operation"),
-    ATTEMPTS: ("service", "operation"),
-    CALLS_IN_FLIGHT: ("service",),
+    CALLS: (SERVICE_LABEL, OPERATION_LABEL, "outcome"),
+    ERRORS: (SERVICE_LABEL, OPERATION_LABEL, "error_code"),
+    CALL_DURATION: (SERVICE_LABEL, OPERATION_LABEL),
+    ATTEMPTS: (SERVICE_LABEL, OPERATION_LABEL),
+    CALLS_IN_FLIGHT: (SERVICE_LABEL,),
 }
 
 
@@ -355,7 +363,7 @@ class _Collector(Collector):
                 buckets.append((le, cumulative) if exemplar is None else (le, cumulative, exemplar))
             duration.add_metric([service, operation], buckets, totals[3])
             if with_created:
-                labels = {"service": service, "operation": operation}
+                labels = {SERVICE_LABEL: service, OPERATION_LABEL: operation}
                 duration.samples.append(Sample(f"{CALL_DURATION}_created", labels, created))
         for service, flight in flights.items():
             in_flight.add_metric([service], flight)

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, final
 
-from botoware.plugins.metrics import ATTEMPTS, CALL_DURATION, CALLS, ERRORS
+from botoware.plugins.metrics import (
+    ATTEMPTS,
+    CALL_DURATION,
+    CALLS,
+    ERRORS,
+    OPERATION_LABEL,
+    SERVICE_LABEL,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -72,7 +79,7 @@ def operation_stats(registry: CollectorRegistry) -> list[OperationStats]:
     for metric in registry.collect():
         for sample in metric.samples:
             labels = sample.labels
-            key = (labels.get("service", ""), labels.get("operation", ""))
+            key = (labels.get(SERVICE_LABEL, ""), labels.get(OPERATION_LABEL, ""))
             if sample.name == CALLS:
                 calls[key] += sample.value
             elif sample.name == ERRORS:
