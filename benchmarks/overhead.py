@@ -16,7 +16,7 @@ apart is what keeps ratios steady on a machine whose speed drifts by tens of per
 seconds. Spans go through a ``BatchSpanProcessor`` into an exporter that drops them, as in
 production (``--simple``: a ``SimpleSpanProcessor``).
 
-**install().** Time of ``install()`` into a session that already has a client, against the
+**install().** CPU time of ``install()`` into a session that already has a client, against the
 number of live (gc-tracked) objects in the process; time of an autoload ``install()`` in a
 fresh interpreter (built-ins and entry points, imports included); and ``python -X
 importtime`` figures for ``import botoware`` plus ``install()`` on top of ``import boto3``.
@@ -527,7 +527,7 @@ def measure_calls(
 
 
 def measure_install(heap_sizes: Sequence[int], repeats: int, simple: bool) -> list[dict[str, Any]]:
-    """Milliseconds of install() (tracing + metrics, one client already made) per heap size."""
+    """CPU milliseconds of install() (tracing + metrics, one client made) per heap size."""
     rows: list[dict[str, Any]] = []
     gc.collect()
     gc.disable()  # collections over millions of ballast objects would swamp the figures
@@ -539,9 +539,9 @@ def measure_install(heap_sizes: Sequence[int], repeats: int, simple: bool) -> li
                 session = boto3.Session(**CREDENTIALS)
                 session.client("sqs", endpoint_url=ENDPOINT)
                 plugins = [_tracing(_provider(simple)), _metrics()]
-                start = time.perf_counter()
+                start = time.process_time()  # CPU: install() is one thread's work
                 installation = botoware.install(session, plugins=plugins, autoload=False)
-                times.append((time.perf_counter() - start) * 1e3)
+                times.append((time.process_time() - start) * 1e3)
                 installation.uninstall()
             rows.append(
                 {"live_objects_added": size, "install_ms": statistics.median(times), "runs": times}
@@ -557,14 +557,14 @@ _COLD_SCRIPT = """
 import sys, time
 import boto3
 sys.stderr.write("BENCH-MARK import-botoware\\n")
-t0 = time.perf_counter()
+t0 = time.process_time()
 import botoware
-t1 = time.perf_counter()
+t1 = time.process_time()
 session = boto3.Session(region_name="us-east-1")
 sys.stderr.write("BENCH-MARK install\\n")
-t2 = time.perf_counter()
+t2 = time.process_time()
 botoware.install(session)
-t3 = time.perf_counter()
+t3 = time.process_time()
 sys.stderr.write("BENCH-MARK end\\n")
 print((t1 - t0) * 1e3, (t3 - t2) * 1e3)
 """
@@ -600,7 +600,8 @@ def _importtime(stderr: str) -> dict[str, float]:
 
 
 def measure_cold(repeats: int) -> dict[str, Any]:
-    """A fresh interpreter per run: ``import botoware`` and an autoload ``install()``."""
+    """A fresh interpreter per run: CPU milliseconds of ``import botoware`` and of an autoload
+    ``install()`` (CPU time: a loaded machine inflates wall time by multiples)."""
     walls: list[tuple[float, float]] = []
     imports: list[dict[str, float]] = []
     pycache = tempfile.mkdtemp(prefix="botoware-bench-pycache-")
@@ -665,7 +666,10 @@ def _print_tables(result: dict[str, Any], out: Any) -> None:
             file=out,
         )
     if result.get("install"):
-        print("\ninstall() into a session with one client (tracing + metrics), median:\n", file=out)
+        print(
+            "\ninstall() into a session with one client (tracing + metrics), median CPU time:\n",
+            file=out,
+        )
         print("| live objects added to the heap | install() | target |", file=out)
         print("|---:|---:|---|", file=out)
         for row in result["install"]:
@@ -676,7 +680,7 @@ def _print_tables(result: dict[str, Any], out: Any) -> None:
     cold = result.get("cold")
     if cold:
         print(f"\nFresh interpreter, after `import boto3` (median of {cold['runs']}):\n", file=out)
-        print("| step | wall | of it imports (-X importtime) | target |", file=out)
+        print("| step | CPU | of it imports (-X importtime, wall) | target |", file=out)
         print("|---|---:|---:|---|", file=out)
         it_import = cold.get("importtime_import_botoware_ms")
         it_install = cold.get("importtime_during_install_ms")
