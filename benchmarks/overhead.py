@@ -305,11 +305,11 @@ def _tracing(provider: Any, **options: Any) -> object:
     return TracingPlugin(tracer_provider=provider, **options)
 
 
-def _keep_only(provider: Any) -> object:
+def _keep_only(provider: Any, **options: Any) -> object:
     from botoware.plugins.tracing import KeepOnly
 
     # Every benchmark call succeeds at once and fast: the keep-only plugin drops them all.
-    return _tracing(provider, keep_only=KeepOnly(slower_than=1.0))
+    return _tracing(provider, keep_only=KeepOnly(slower_than=1.0), **options)
 
 
 def _metrics() -> object:
@@ -414,6 +414,11 @@ def _variants(simple: bool, only: set[str] | None) -> list[Variant]:
             "botoware tracing, keep-only (failed, retried or slower than 1 s: none here)",
             {"plugins": lambda: [_keep_only(provider())]},
         ),
+        (
+            "keep-only-lean",
+            "botoware tracing, keep-only, attempt_events=False, propagate=False (one hook)",
+            {"plugins": lambda: [_keep_only(provider(), attempt_events=False, propagate=False)]},
+        ),
     ]
     variants: list[Variant] = []
     for key, label, options in specs:
@@ -457,6 +462,7 @@ TARGETS: dict[str, tuple[str | None, float]] = {
     "tracing+metrics": ("span-pair", 0.05),
     "not-sampled": (None, 1.02),
     "keep-only": (None, 1.02),
+    "keep-only-lean": (None, 1.02),
 }
 
 

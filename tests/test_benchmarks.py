@@ -42,6 +42,7 @@ def test_overhead_quick_run_reports_every_table(
         "tracing-no-attempts",
         "not-sampled",
         "keep-only",
+        "keep-only-lean",
     }
     assert all(row["ratio"] > 0 for row in result["calls"])
     assert [row["live_objects_added"] for row in result["install"]] == [0, 20_000]

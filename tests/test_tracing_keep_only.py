@@ -268,3 +268,14 @@ def test_attempt_spans_without_attempt_events_is_refused() -> None:
     """attempt_spans needs the per-attempt hooks: asking for both on and off fails clearly."""
     with pytest.raises(botoware.ConfigurationError, match="attempt_events=False"):
         TracingPlugin(TracerProvider(), attempt_spans=True, attempt_events=False)
+
+
+def test_lean_keep_only_plugin_has_only_its_ending_hooks() -> None:
+    """keep_only without attempt events or propagation: botoware dispatches the ends only."""
+    plugin = TracingPlugin(
+        TracerProvider(), keep_only=KeepOnly(), attempt_events=False, propagate=False
+    )
+    hooks = [
+        name for name in dir(plugin) if name.startswith("botoware_") and name != "botoware_name"
+    ]
+    assert sorted(hooks) == ["botoware_after_call", "botoware_after_call_error"]
