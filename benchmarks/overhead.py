@@ -200,6 +200,20 @@ def _provider(simple: bool, sampler: Any = None) -> Any:
     return provider
 
 
+def _tracer_provider() -> Any:
+    """A provider exporting to memory through a SimpleSpanProcessor (``overhead_aio.py``'s;
+    it clears ``provider._botoware_bench_exporter`` between rounds)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider._botoware_bench_exporter = exporter
+    return provider
+
+
 def _span_pair(session: boto3.Session, provider: Any) -> None:
     """The least a plugin must do for a current span: start it with the four attributes
     known up front, attach it, and at the end set the status code, detach and end."""
