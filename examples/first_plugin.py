@@ -57,7 +57,7 @@ if __name__ == "__main__":
     from moto.server import ThreadedMotoServer
 
     logging.basicConfig(stream=sys.stdout, format="%(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -26,6 +26,7 @@ def test_credentials_example_refreshes_for_every_client() -> None:
         env=ENV,
     )
     assert result.returncode == 0, result.stderr
+    assert 'HTTP/1.1" 200' not in result.stderr  # moto's access log stays quiet
     assert result.stdout.splitlines() == [
         "keys #1 are fresh:",
         "  S3.ListBuckets signed with keys #1",

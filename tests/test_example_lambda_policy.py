@@ -25,6 +25,7 @@ def test_lambda_policy_example_prints_a_string_then_a_dict() -> None:
         },
     )
     assert result.returncode == 0, result.stderr
+    assert 'HTTP/1.1" 200' not in result.stderr  # moto's access log stays quiet
     lines = result.stdout.splitlines()
     assert lines[0].startswith('without plugin: str: {"Version": "2012-10-17"')
     assert lines[1:] == [

@@ -26,6 +26,7 @@ def test_retry_example_trips_and_closes_the_breaker() -> None:
         env=ENV,
     )
     assert result.returncode == 0, result.stderr
+    assert 'HTTP/1.1" 200' not in result.stderr  # moto's access log stays quiet
     lines = [line.split(" (after ")[0] for line in result.stdout.splitlines()]
     assert lines[:7] == [
         "call 1 (S3 is down):",

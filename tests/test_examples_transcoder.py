@@ -59,4 +59,5 @@ def test_script_runs_standalone() -> None:
         [sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stderr
+    assert 'HTTP/1.1" 200' not in done.stderr  # moto's access log stays quiet
     assert "cleanup: buckets, topic, queue, function, role and table deleted" in done.stdout

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
 import logging
+import urllib.parse
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -521,6 +523,174 @@ def test_apigateway_escaped_policy_is_unescaped(session: boto3.Session, client: 
     statement = policy["Statement"][0]
     assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*"
     assert statement["Condition"] == {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+
+
+# -------------------------------------------------------------------------------------------
+# IAM, STS, Organizations, IAM Identity Center
+# -------------------------------------------------------------------------------------------
+
+TRUST: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+READ_ONLY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+
+
+@pytest.mark.usefixtures("installed")
+def test_iam_create_role_takes_a_trust_policy_dict(client: Any, name: str) -> None:
+    """create_role(AssumeRolePolicyDocument=dict) works; get_role returns the same dict."""
+    iam = client("iam")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    assert iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"] == TRUST
+
+
+@pytest.mark.usefixtures("installed")
+def test_iam_update_assume_role_policy_takes_a_dict(client: Any, name: str) -> None:
+    """update_assume_role_policy(PolicyDocument=dict) replaces the trust policy."""
+    iam = client("iam")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    ec2_trust = copy.deepcopy(TRUST)
+    ec2_trust["Statement"][0]["Principal"] = {"Service": "ec2.amazonaws.com"}
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=ec2_trust)
+    assert iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"] == ec2_trust
+
+
+@pytest.mark.usefixtures("installed")
+def test_iam_inline_policies_take_dicts(client: Any, name: str) -> None:
+    """put_role_policy / put_user_policy / put_group_policy accept dicts."""
+    iam = client("iam")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=READ_ONLY)
+    assert iam.get_role_policy(RoleName=name, PolicyName="read")["PolicyDocument"] == READ_ONLY
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="read", PolicyDocument=READ_ONLY)
+    assert iam.get_user_policy(UserName=name, PolicyName="read")["PolicyDocument"] == READ_ONLY
+    iam.create_group(GroupName=name)
+    iam.put_group_policy(GroupName=name, PolicyName="read", PolicyDocument=READ_ONLY)
+    assert iam.get_group_policy(GroupName=name, PolicyName="read")["PolicyDocument"] == READ_ONLY
+
+
+@pytest.mark.usefixtures("installed")
+def test_iam_managed_policies_and_versions_take_dicts(client: Any, name: str) -> None:
+    """create_policy and create_policy_version accept dicts; versions read back as dicts."""
+    iam = client("iam")
+    arn = iam.create_policy(PolicyName=name, PolicyDocument=READ_ONLY)["Policy"]["Arn"]
+    wider = copy.deepcopy(READ_ONLY)
+    wider["Statement"][0]["Action"] = ["s3:GetObject", "s3:ListBucket"]
+    version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=wider, SetAsDefault=True)
+    got = iam.get_policy_version(PolicyArn=arn, VersionId=version["PolicyVersion"]["VersionId"])
+    assert got["PolicyVersion"]["Document"] == wider
+
+
+def test_iam_documents_are_sent_as_compact_json(session: boto3.Session, client: Any) -> None:
+    """The dict goes out as compact JSON in the form-encoded IAM request."""
+    bodies = SentBodies("iam.CreateRole")
+    iam = client("iam")
+    with botoware.install(session, plugins=["policies", bodies], autoload=False):
+        iam.create_role(RoleName=f"pol-{uuid.uuid4().hex[:12]}", AssumeRolePolicyDocument=TRUST)
+    sent = urllib.parse.parse_qs(bodies.bodies[0].decode())
+    assert sent["AssumeRolePolicyDocument"] == [json.dumps(TRUST, separators=(",", ":"))]
+
+
+def test_iam_simulate_custom_policy_takes_a_list_of_dicts(
+    session: boto3.Session, client: Any
+) -> None:
+    """simulate_custom_policy(PolicyInputList=[dict, str]) encodes each dict of the list
+    (canned: moto does not simulate policies)."""
+    body = (
+        '<SimulateCustomPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        "<SimulateCustomPolicyResult><EvaluationResults/><IsTruncated>false</IsTruncated>"
+        "</SimulateCustomPolicyResult>"
+        "<ResponseMetadata><RequestId>canned</RequestId></ResponseMetadata>"
+        "</SimulateCustomPolicyResponse>"
+    )
+    canned = Canned("iam.SimulateCustomPolicy", body, "text/xml")
+    iam = client("iam")
+    with botoware.install(session, plugins=["policies", canned], autoload=False):
+        iam.simulate_custom_policy(
+            PolicyInputList=[READ_ONLY, COMPACT], ActionNames=["s3:GetObject"]
+        )
+    sent = urllib.parse.parse_qs(canned.sent[0].decode())
+    assert sent["PolicyInputList.member.1"] == [json.dumps(READ_ONLY, separators=(",", ":"))]
+    assert sent["PolicyInputList.member.2"] == [COMPACT]
+
+
+@pytest.mark.usefixtures("installed")
+def test_sts_assume_role_takes_a_session_policy_dict(client: Any, name: str) -> None:
+    """assume_role(Policy=dict) narrows the session with a dict."""
+    role = client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    credentials = client("sts").assume_role(
+        RoleArn=role["Role"]["Arn"], RoleSessionName="session", Policy=READ_ONLY
+    )["Credentials"]
+    assert credentials["AccessKeyId"]
+
+
+@pytest.mark.usefixtures("installed")
+def test_organizations_policy_content_is_a_dict_both_ways(client: Any) -> None:
+    """create_policy(Content=dict) and describe_policy returning Content as a dict."""
+    organizations = client("organizations")
+    with contextlib.suppress(organizations.exceptions.AlreadyInOrganizationException):
+        organizations.create_organization(FeatureSet="ALL")
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}],
+    }
+    created = organizations.create_policy(
+        Name=f"pol-{uuid.uuid4().hex[:12]}",
+        Description="no bucket deletes",
+        Type="SERVICE_CONTROL_POLICY",
+        Content=deny,
+    )["Policy"]
+    assert created["Content"] == deny
+    policy_id = created["PolicySummary"]["Id"]
+    assert organizations.describe_policy(PolicyId=policy_id)["Policy"]["Content"] == deny
+    deny["Statement"][0]["Action"] = "s3:*"
+    updated = organizations.update_policy(PolicyId=policy_id, Content=deny)["Policy"]
+    assert updated["Content"] == deny
+
+
+@pytest.mark.usefixtures("installed")
+def test_sso_admin_inline_policy_is_a_dict_both_ways(client: Any) -> None:
+    """put_inline_policy_to_permission_set(InlinePolicy=dict); the get returns a dict."""
+    sso = client("sso-admin")
+    instance = "arn:aws:sso:::instance/ssoins-1111111111111111"
+    permission_set = sso.create_permission_set(
+        Name=f"pol-{uuid.uuid4().hex[:8]}", InstanceArn=instance
+    )["PermissionSet"]["PermissionSetArn"]
+    sso.put_inline_policy_to_permission_set(
+        InstanceArn=instance, PermissionSetArn=permission_set, InlinePolicy=READ_ONLY
+    )
+    got = sso.get_inline_policy_for_permission_set(
+        InstanceArn=instance, PermissionSetArn=permission_set
+    )
+    assert got["InlinePolicy"] == READ_ONLY
+
+
+def test_iam_url_encoded_documents_are_decoded(session: boto3.Session, client: Any) -> None:
+    """A delegation request's permission policy, URL-encoded as IAM sends it, becomes a dict."""
+    encoded = urllib.parse.quote(json.dumps(READ_ONLY))
+    body = (
+        '<GetDelegationRequestResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        "<GetDelegationRequestResult><DelegationRequest>"
+        f"<PermissionPolicy>{encoded}</PermissionPolicy>"
+        "</DelegationRequest></GetDelegationRequestResult>"
+        "<ResponseMetadata><RequestId>canned</RequestId></ResponseMetadata>"
+        "</GetDelegationRequestResponse>"
+    )
+    canned = Canned("iam.GetDelegationRequest", body, "text/xml")
+    iam = client("iam")
+    with botoware.install(session, plugins=["policies", canned], autoload=False):
+        got = iam.get_delegation_request(DelegationRequestId="d-1234567890abcdef")
+    assert got["DelegationRequest"]["PermissionPolicy"] == READ_ONLY
 
 
 # -------------------------------------------------------------------------------------------

@@ -27,7 +27,27 @@ CLIENT_NAMES = {
     "eventbridge": "events",
     "cloudwatch-logs": "logs",
     "api-gateway": "apigateway",
+    "iam": "iam",
+    "sts": "sts",
+    "organizations": "organizations",
+    "sso-admin": "sso-admin",
 }
+
+# The string shapes that hold policy documents in these services' models: the table must
+# cover every member of these shapes (botocore already decodes IAM's in responses).
+DOCUMENT_SHAPES = {
+    "iam": {"policyDocumentType", "permissionType"},
+    "sts": {"sessionPolicyDocumentType", "unrestrictedSessionPolicyDocumentType"},
+    "organizations": {"PolicyContent", "ResourcePolicyContent"},
+    "sso-admin": {"PermissionSetPolicyDocument"},
+    "lambda": {"ResourcePolicy"},
+    "s3": {"Policy"},
+    "kms": {"PolicyType"},
+    "ecr": {"RepositoryPolicyText", "RegistryPolicyText", "LifecyclePolicyText"},
+    "secrets-manager": {"NonEmptyResourcePolicyType"},
+    "cloudwatch-logs": {"PolicyDocument", "AccountPolicyDocument", "DataProtectionPolicyDocument"},
+}
+DECODED_BY_BOTOCORE = {("iam", "policyDocumentType")}
 
 # What issue 4 asks for, at least: (service, operation, field name).
 REQUIRED = [
@@ -64,6 +84,14 @@ REQUIRED = [
     ("cloudwatch-logs", "PutResourcePolicy", "policyDocument"),
     ("api-gateway", "GetRestApi", "policy"),
     ("api-gateway", "CreateRestApi", "policy"),
+    # issue 14
+    ("iam", "CreateRole", "AssumeRolePolicyDocument"),
+    ("iam", "PutRolePolicy", "PolicyDocument"),
+    ("iam", "CreatePolicy", "PolicyDocument"),
+    ("iam", "CreatePolicyVersion", "PolicyDocument"),
+    ("iam", "UpdateAssumeRolePolicy", "PolicyDocument"),
+    ("organizations", "CreatePolicy", "Content"),
+    ("sso-admin", "PutInlinePolicyToPermissionSet", "InlinePolicy"),
 ]
 
 
@@ -92,6 +120,45 @@ def test_the_table_covers_what_the_issue_asks_for() -> None:
     """Every operation and field named in issue 4 has a row."""
     rows = {(f.service, f.operation, f.name) for f in POLICY_FIELDS}
     assert [r for r in REQUIRED if r not in rows] == []
+
+
+def _document_members(shape: Any, names: set[str], path: tuple[str, ...] = ()) -> Any:
+    """Paths (with "*" for list items and map values) to strings of the ``names`` shapes."""
+    if shape is None or len(path) > 8:
+        return
+    if shape.type_name == "structure":
+        for key, member in shape.members.items():
+            yield from _document_members(member, names, (*path, key))
+    elif shape.type_name == "list":
+        yield from _document_members(shape.member, names, (*path, "*"))
+    elif shape.type_name == "map":
+        yield from _document_members(shape.value, names, (*path, "*"))
+    elif shape.type_name == "string" and shape.name in names:
+        yield path, shape.name
+
+
+@pytest.mark.parametrize("service", sorted(DOCUMENT_SHAPES))
+def test_every_policy_document_of_the_service_has_a_row(
+    service: str, models: botocore.session.Session
+) -> None:
+    """Every request and response member holding a policy document in botocore's model of
+    the service (IAM, STS, Organizations, IAM Identity Center, and the others whose documents
+    have shapes of their own) is in the table."""
+    model = models.get_service_model(CLIENT_NAMES[service])
+    rows = {(f.operation, f.path) for f in POLICY_FIELDS if f.service == service}
+    missing = []
+    for operation in model.operation_names:
+        operation_model = model.operation_model(operation)
+        for side, shape in (
+            ("request", operation_model.input_shape),
+            ("response", operation_model.output_shape),
+        ):
+            for path, shape_name in _document_members(shape, DOCUMENT_SHAPES[service]):
+                if side == "response" and (service, shape_name) in DECODED_BY_BOTOCORE:
+                    continue
+                if (operation, path) not in rows:
+                    missing.append((operation, side, ".".join(path)))
+    assert missing == []
 
 
 def test_rows_are_unique() -> None:
@@ -140,7 +207,7 @@ def test_a_string_path_is_one_key() -> None:
         (("Logs", "GetPolicy", ("p",)), "hyphenized service id"),
         (("lambda", "Get-Policy", ("p",)), "operation"),
         (("lambda", "GetPolicy", ()), "non-empty"),
-        (("s3", "ListThings", ("items", "*")), "end at a value"),
+        (("s3", "ListThings", ("items", "*"), ("Name", "x")), "items of a list"),
     ],
 )
 def test_bad_rows_are_refused_with_a_reason(args: tuple[Any, ...], problem: str | None) -> None:

@@ -32,7 +32,8 @@ def test_tracing_page_documents_every_public_name() -> None:
     from botoware.plugins import tracing
 
     text = DOC.read_text()
-    for name in ("TracingPlugin", "configure", "configure_metrics", "check_environment", "extract"):
+    names = ("configure", "configure_metrics", "check_environment", "extract", "process_span")
+    for name in ("TracingPlugin", *names):
         assert name in text
     for constant in (tracing.ATTEMPT_EVENT, tracing.ATTEMPT_NUMBER, tracing.RETRY_DELAY):
         assert f"`{constant}`" in text

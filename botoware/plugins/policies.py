@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, final
@@ -53,7 +54,8 @@ class Field:
         ``Call.service`` (``"cloudwatch-logs"``, not the client name ``"logs"``).
     :ivar operation: the operation (``"GetPolicy"``).
     :ivar path: keys from the top of the parameters or the parsed response down to the value;
-        ``"*"`` steps into every item of a list or every value of a map. Map keys are keys
+        ``"*"`` steps into every item of a list or every value of a map (at the end of the
+        path: each item is a value, as in IAM's ``("PolicyInputList", "*")``). Map keys are keys
         like any other: ``("Attributes", "Policy")``. A plain string is a one-key path.
     :ivar when: ``(key, value)``: only when the dict that holds the value also has
         ``key == value``, for name/value pairs such as SNS
@@ -87,8 +89,8 @@ def _problem(field: Field) -> str | None:
         return "operation must be an operation name, e.g. 'GetPolicy'"
     if not path or not all(isinstance(key, str) and key for key in path):
         return "path must be a non-empty tuple of keys, e.g. ('Attributes', 'Policy')"
-    if path[-1] == _ANY:
-        return "path must end at a value, not at '*'"
+    if field.when is not None and path[-1] == _ANY:
+        return "when names a sibling of the value: not possible for the items of a list"
     if field.when is not None and (len(field.when) != 2 or path[-1] == field.when[0]):
         return "when must be a (key, value) pair naming a sibling of the value"
     return None
@@ -102,6 +104,8 @@ POLICY_FIELDS: tuple[Field, ...] = (
     # Lambda (AddPermission's request has no document; its response has the new statement)
     Field("lambda", "GetPolicy", ("Policy",)),
     Field("lambda", "AddPermission", ("Statement",)),
+    Field("lambda", "GetResourcePolicy", ("Policy",)),
+    Field("lambda", "PutResourcePolicy", ("Policy",)),
     # S3
     Field("s3", "GetBucketPolicy", ("Policy",)),
     Field("s3", "PutBucketPolicy", ("Policy",)),
@@ -144,6 +148,8 @@ POLICY_FIELDS: tuple[Field, ...] = (
     Field("kms", "GetKeyPolicy", ("Policy",)),
     Field("kms", "PutKeyPolicy", ("Policy",)),
     Field("kms", "CreateKey", ("Policy",)),
+    Field("kms", "ReplicateKey", ("Policy",)),
+    Field("kms", "ReplicateKey", ("ReplicaPolicy",)),
     # ECR: Set/Put/Delete also return the document
     Field("ecr", "GetRepositoryPolicy", ("policyText",)),
     Field("ecr", "SetRepositoryPolicy", ("policyText",)),
@@ -151,9 +157,33 @@ POLICY_FIELDS: tuple[Field, ...] = (
     Field("ecr", "GetLifecyclePolicy", ("lifecyclePolicyText",)),
     Field("ecr", "PutLifecyclePolicy", ("lifecyclePolicyText",)),
     Field("ecr", "DeleteLifecyclePolicy", ("lifecyclePolicyText",)),
+    Field("ecr", "GetLifecyclePolicyPreview", ("lifecyclePolicyText",)),
+    Field("ecr", "StartLifecyclePolicyPreview", ("lifecyclePolicyText",)),
     Field("ecr", "GetRegistryPolicy", ("policyText",)),
     Field("ecr", "PutRegistryPolicy", ("policyText",)),
     Field("ecr", "DeleteRegistryPolicy", ("policyText",)),
+    Field("ecr", "CreateRepositoryCreationTemplate", ("repositoryPolicy",)),
+    Field(
+        "ecr",
+        "CreateRepositoryCreationTemplate",
+        ("repositoryCreationTemplate", "repositoryPolicy"),
+    ),
+    Field("ecr", "UpdateRepositoryCreationTemplate", ("repositoryPolicy",)),
+    Field(
+        "ecr",
+        "UpdateRepositoryCreationTemplate",
+        ("repositoryCreationTemplate", "repositoryPolicy"),
+    ),
+    Field(
+        "ecr",
+        "DeleteRepositoryCreationTemplate",
+        ("repositoryCreationTemplate", "repositoryPolicy"),
+    ),
+    Field(
+        "ecr",
+        "DescribeRepositoryCreationTemplates",
+        ("repositoryCreationTemplates", "*", "repositoryPolicy"),
+    ),
     # Secrets Manager
     Field("secrets-manager", "GetResourcePolicy", ("ResourcePolicy",)),
     Field("secrets-manager", "PutResourcePolicy", ("ResourcePolicy",)),
@@ -167,6 +197,61 @@ POLICY_FIELDS: tuple[Field, ...] = (
     ),
     Field("cloudwatch-logs", "PutResourcePolicy", ("policyDocument",)),
     Field("cloudwatch-logs", "PutResourcePolicy", ("resourcePolicy", "policyDocument")),
+    Field("cloudwatch-logs", "PutAccountPolicy", ("policyDocument",)),
+    Field("cloudwatch-logs", "PutAccountPolicy", ("accountPolicy", "policyDocument")),
+    Field("cloudwatch-logs", "DescribeAccountPolicies", ("accountPolicies", "*", "policyDocument")),
+    Field("cloudwatch-logs", "PutDataProtectionPolicy", ("policyDocument",)),
+    Field("cloudwatch-logs", "GetDataProtectionPolicy", ("policyDocument",)),
+    Field("cloudwatch-logs", "PutIndexPolicy", ("policyDocument",)),
+    Field("cloudwatch-logs", "PutIndexPolicy", ("indexPolicy", "policyDocument")),
+    Field("cloudwatch-logs", "DescribeIndexPolicies", ("indexPolicies", "*", "policyDocument")),
+    # IAM: requests only (botocore already returns policyDocumentType values as dicts),
+    # except the delegation requests' permission policy, which botocore leaves a string
+    *(
+        Field("iam", operation, path)
+        for operation, path in (
+            ("CreatePolicy", ("PolicyDocument",)),
+            ("CreatePolicyVersion", ("PolicyDocument",)),
+            ("CreateRole", ("AssumeRolePolicyDocument",)),
+            ("UpdateAssumeRolePolicy", ("PolicyDocument",)),
+            ("PutGroupPolicy", ("PolicyDocument",)),
+            ("PutRolePolicy", ("PolicyDocument",)),
+            ("PutUserPolicy", ("PolicyDocument",)),
+            ("GetContextKeysForCustomPolicy", ("PolicyInputList", "*")),
+            ("GetContextKeysForPrincipalPolicy", ("PolicyInputList", "*")),
+            ("SimulateCustomPolicy", ("PolicyInputList", "*")),
+            ("SimulateCustomPolicy", ("PermissionsBoundaryPolicyInputList", "*")),
+            ("SimulateCustomPolicy", ("ResourcePolicy",)),
+            (
+                "SimulateCustomPolicy",
+                ("OrderedOrganizationPolicyInputList", "*", "ServiceControlPolicyInputList", "*"),
+            ),
+            ("SimulatePrincipalPolicy", ("PolicyInputList", "*")),
+            ("SimulatePrincipalPolicy", ("PermissionsBoundaryPolicyInputList", "*")),
+            ("SimulatePrincipalPolicy", ("ResourcePolicy",)),
+            ("GetDelegationRequest", ("DelegationRequest", "PermissionPolicy")),
+            ("ListDelegationRequests", ("DelegationRequests", "*", "PermissionPolicy")),
+        )
+    ),
+    # STS session policies
+    Field("sts", "AssumeRole", ("Policy",)),
+    Field("sts", "AssumeRoleWithSAML", ("Policy",)),
+    Field("sts", "AssumeRoleWithWebIdentity", ("Policy",)),
+    Field("sts", "GetFederationToken", ("Policy",)),
+    Field("sts", "GetScopedCredentials", ("Policy",)),
+    # Organizations: policies (SCPs, tag, backup, ... policies) and the resource policy
+    Field("organizations", "CreatePolicy", ("Content",)),
+    Field("organizations", "CreatePolicy", ("Policy", "Content")),
+    Field("organizations", "UpdatePolicy", ("Content",)),
+    Field("organizations", "UpdatePolicy", ("Policy", "Content")),
+    Field("organizations", "DescribePolicy", ("Policy", "Content")),
+    Field("organizations", "DescribeEffectivePolicy", ("EffectivePolicy", "PolicyContent")),
+    Field("organizations", "PutResourcePolicy", ("Content",)),
+    Field("organizations", "PutResourcePolicy", ("ResourcePolicy", "Content")),
+    Field("organizations", "DescribeResourcePolicy", ("ResourcePolicy", "Content")),
+    # IAM Identity Center permission sets
+    Field("sso-admin", "PutInlinePolicyToPermissionSet", ("InlinePolicy",)),
+    Field("sso-admin", "GetInlinePolicyForPermissionSet", ("InlinePolicy",)),
     # API Gateway (AWS returns `policy` JSON-escaped; decoding undoes that)
     Field("api-gateway", "GetRestApi", ("policy",)),
     Field("api-gateway", "GetRestApis", ("items", "*", "policy")),
@@ -177,8 +262,11 @@ POLICY_FIELDS: tuple[Field, ...] = (
 
 A row applies to the request when its path exists in the operation's input (botocore's
 model), to the response when it exists in the output, to both when both have it
-(API Gateway ``CreateRestApi``). IAM is absent on purpose: botocore already returns IAM
-policy documents as dicts.
+(API Gateway ``CreateRestApi``). IAM rows are requests only: botocore already returns
+IAM's ``policyDocumentType`` values as dicts. For IAM, STS, Organizations and IAM Identity
+Center, and for every other service with a row (bar the SQS and SNS attribute maps and
+API Gateway), the table holds every policy-document string of botocore's models of the
+service (``tests/test_policies_table.py`` walks the models and checks it).
 """
 
 
@@ -341,11 +429,15 @@ def _rewrite(node: Any, path: tuple[str, ...], when: tuple[str, str] | None, ste
     ``node`` itself otherwise."""
     key, rest = path[0], path[1:]
     if key == _ANY:
+
+        def each(item: Any) -> Any:
+            return _rewrite(item, rest, when, step) if rest else step(item)
+
         if isinstance(node, list):
-            items = [_rewrite(item, rest, when, step) for item in node]
+            items = [each(item) for item in node]
             return items if any(n is not o for n, o in zip(items, node, strict=True)) else node
         if isinstance(node, Mapping):
-            values = {k: _rewrite(v, rest, when, step) for k, v in node.items()}
+            values = {k: each(v) for k, v in node.items()}
             return values if any(values[k] is not node[k] for k in node) else node
         return node
     if not isinstance(node, Mapping) or key not in node:
@@ -424,6 +516,8 @@ class PoliciesPlugin(FieldTransform):
 
 
 def _parse_document(text: str) -> dict[str, Any]:
+    if text.startswith("%7B"):  # IAM sends documents URL-encoded
+        text = urllib.parse.unquote(text)
     try:
         document = json.loads(text)
     except ValueError as error:

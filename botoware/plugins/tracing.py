@@ -4,8 +4,9 @@ One CLIENT span per logical API call, named ``{ServiceId}.{Operation}`` and curr
 whole call, with the attributes of the OpenTelemetry semantic conventions for AWS SDK calls.
 When a call is retried, each of its HTTP attempts is an ``aws.attempt`` event on the span
 (optionally every attempt is also a child span), the pages of one ``paginate()`` and the polls
-of one ``wait()`` share a parent span, and the trace context travels inside SQS and SNS
-messages and Lambda invocations::
+of one ``wait()`` share a parent span, the parts of an S3 ``upload_file()`` or
+``download_file()`` are children of the caller's span, and the trace context travels inside
+SQS and SNS messages and Lambda invocations (:func:`process_span` is the consumer's half)::
 
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -39,11 +40,21 @@ from botoware.errors import BotowareWarning, ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
 from botoware.hooks.specs import STEP_OUT
+from botoware.plugins._aws_attributes import (
+    LEGACY_RETRY_ATTEMPTS,
+    LEGACY_STATUS_CODE,
+    REQUEST_ATTRIBUTES,
+    RESPONSE_ATTRIBUTES,
+    SQS_TRACE_HEADER,
+)
+from botoware.plugins._consumer import link_producers, process_span
+from botoware.plugins._transfer import carry_context_into_transfers, transfer_context
 
 if TYPE_CHECKING:
     from contextvars import Token
 
     from botocore.awsrequest import AWSRequest, AWSResponse
+    from botocore.client import BaseClient
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer, TracerProvider
     from opentelemetry.util.types import AttributeValue
@@ -58,6 +69,7 @@ __all__ = [
     "KeepOnly",
     "TracingPlugin",
     "plugin",
+    "process_span",
 ]
 
 logger = logging.getLogger(__name__)
@@ -100,6 +112,7 @@ _SUPPRESS_PLAIN = "suppress_instrumentation"
 
 _MAX_MESSAGE_ATTRIBUTES = 10  # SQS and SNS both refuse an 11th message attribute
 _MAX_CLIENT_CONTEXT = 3583  # bytes of base64 Lambda accepts in ClientContext
+_XRAY_HEADER = "x-amzn-trace-id"  # the X-Ray propagator's carrier key, lower-cased
 
 _Attributes = dict[str, "AttributeValue"]
 
@@ -248,7 +261,8 @@ class TracingPlugin:
     :param attempt_spans: also make one INTERNAL child span per HTTP attempt,
         ``{ServiceId}.{Operation} attempt``, current while the attempt runs.
     :param propagate: put the current trace context (global propagator) into SQS and SNS
-        message attributes and Lambda ``ClientContext``.
+        message attributes (SQS ``AWSTraceHeader`` for the X-Ray header) and Lambda
+        ``ClientContext``, and have SQS ``ReceiveMessage`` ask for those attributes.
     :param attempt_events: record an ``aws.attempt`` event per attempt of a retried call.
         Off, the plugin has no per-attempt hook at all (two hooks per call instead of four);
         the span still says how often the call was resent.
@@ -322,6 +336,12 @@ class TracingPlugin:
             f"propagate={self._propagate}{keep}{events})"
         )
 
+    # ---- clients ------------------------------------------------------------------------
+
+    def botoware_client_created(self, client: BaseClient) -> None:
+        if client.meta.service_model.service_name == "s3":
+            carry_context_into_transfers(client)
+
     # ---- the start of a call ------------------------------------------------------------
 
     @hookimpl(tryfirst=True)
@@ -339,12 +359,19 @@ class TracingPlugin:
         if call.presigned:
             return STEP_OUT  # sends nothing, so no terminal hook would end a span
         current = otel_context.get_current()
+        if call.service == "s3":
+            carried = transfer_context()  # a part of upload_file() & co, in a worker thread
+            if (
+                carried is not None
+                and not trace.get_current_span(current).get_span_context().is_valid
+            ):
+                current = carried
         if current:  # an empty context suppresses nothing
             if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
                 return STEP_OUT
             if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
                 return STEP_OUT
-        injects = self._propagate and (call.service, call.operation) in _INJECTING
+        touches = self._propagate and call.service in _INJECTORS
         tracer, sampling = self._tracer_and_sampling()
         parent = current
         run = call.run
@@ -353,31 +380,31 @@ class TracingPlugin:
             if run_span is not None:
                 parent = trace.set_span_in_context(run_span, current)
         if tracer is None or _not_sampled(sampling, parent):
-            if injects:  # with or without our span: the current context is what travels on
+            if touches:  # with or without our span: the current context is what travels on
                 _inject(call, params)
             return STEP_OUT
-        if self._keep_only is not None and not injects:
+        if self._keep_only is not None and not (
+            touches and (call.service, call.operation) in _CARRIES_CONTEXT
+        ):
+            if touches:
+                _inject(call, params)  # SQS ReceiveMessage: ask for the trace attributes
             return None  # the span, if the call is kept, is made when it ends
-        span = tracer.start_span(
-            f"{call.service_id}.{call.operation}",
-            parent,
-            SpanKind.CLIENT,
-            self._attributes(call, params),
-        )
+        attributes, kind = self._attributes(call, params)
+        span = tracer.start_span(f"{call.service_id}.{call.operation}", parent, kind, attributes)
         if not span.is_recording():
-            if injects:
+            if touches:
                 _inject(call, params)
             return STEP_OUT
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         call.stash[_CALL] = _CallTrace(span, token)
-        if injects:
+        if touches:
             # Keep-only too: the message must carry this span's id before it leaves.
             _inject(call, params)
         return None
 
     @staticmethod
-    def _attributes(call: Call, params: Mapping[str, Any]) -> _Attributes:
-        """The attributes known when the call starts (given to the sampler)."""
+    def _attributes(call: Call, params: Mapping[str, Any]) -> tuple[_Attributes, SpanKind]:
+        """The attributes known when the call starts (given to the sampler), and the kind."""
         attributes: _Attributes = {
             _RPC_SYSTEM: "aws-api",
             _RPC_SERVICE: call.service_id,
@@ -385,10 +412,11 @@ class TracingPlugin:
         }
         if call.region:
             attributes[_CLOUD_REGION] = call.region
-        extract = _PARAM_ATTRIBUTES.get(call.service)
+        kind = SpanKind.CLIENT
+        extract = REQUEST_ATTRIBUTES.get(call.service)
         if extract is not None:
-            extract(call.operation, params, attributes, call.region)
-        return attributes
+            kind = extract(call.operation, params, attributes, call.region) or kind
+        return attributes, kind
 
     # ---- attempts -----------------------------------------------------------------------
 
@@ -468,6 +496,13 @@ class TracingPlugin:
             status = http_response.status_code
             attributes = _end_attributes(state, attempt)
             attributes[_STATUS_CODE] = status
+            attributes[LEGACY_STATUS_CODE] = status
+            attributes[LEGACY_RETRY_ATTEMPTS] = max(attempt - 1, 0)
+            extract = RESPONSE_ATTRIBUTES.get(call.service)
+            if extract is not None:
+                extract(call.operation, parsed, attributes, state.url)
+                if call.operation == "ReceiveMessage" and call.service == "sqs":
+                    link_producers(span, parsed.get("Messages"))
             metadata = parsed.get("ResponseMetadata")
             if metadata:
                 request_id = metadata.get("RequestId")
@@ -608,6 +643,13 @@ class TracingPlugin:
         if tracer is None:
             return None
         current = otel_context.get_current()
+        if call.service == "s3":
+            carried = transfer_context()
+            if (
+                carried is not None
+                and not trace.get_current_span(current).get_span_context().is_valid
+            ):
+                current = carried
         if current and (
             current.get(_SUPPRESS_INSTRUMENTATION_KEY)
             or current.get(_SUPPRESS_PLAIN)
@@ -622,12 +664,9 @@ class TracingPlugin:
                 parent = trace.set_span_in_context(run_span, current)
         # call.started is monotonic: the wall-clock start is now minus the call's duration.
         start_ns = time.time_ns() - int((time.monotonic() - call.started) * 1e9)
+        attributes, kind = self._attributes(call, call.params)
         span = tracer.start_span(
-            f"{call.service_id}.{call.operation}",
-            parent,
-            SpanKind.CLIENT,
-            self._attributes(call, call.params),
-            start_time=start_ns,
+            f"{call.service_id}.{call.operation}", parent, kind, attributes, start_time=start_ns
         )
         if not span.is_recording():
             return None
@@ -810,6 +849,9 @@ def _end_attributes(state: _CallTrace, attempt: int) -> _Attributes:
     return attributes
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def _add_server(attributes: _Attributes, url: str) -> None:
     """``server.address`` and ``server.port`` from the request URL, without urllib's cost."""
     end = url.find("/", url.find("://") + 3)
@@ -829,7 +871,7 @@ _MAX_SERVERS = 512
 
 
 def _parse_server(attributes: _Attributes, url: str) -> None:
-    _, sep, rest = url.partition("://")
+    scheme, sep, rest = url.partition("://")
     if not sep:
         return
     netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
@@ -842,6 +884,8 @@ def _parse_server(attributes: _Attributes, url: str) -> None:
         attributes[_SERVER_ADDRESS] = host
         if port.isdigit():
             attributes[_SERVER_PORT] = int(port)
+        elif scheme in _DEFAULT_PORTS:
+            attributes[_SERVER_PORT] = _DEFAULT_PORTS[scheme]
 
 
 def _url_of(exception: BaseException) -> str | None:
@@ -917,101 +961,6 @@ def _botocore_instrumented() -> bool:
 
 
 # -------------------------------------------------------------------------------------------
-# Attributes taken from parameters: resource identifiers only, never payloads
-# -------------------------------------------------------------------------------------------
-
-_Extractor = Callable[[str, Mapping[str, Any], _Attributes, "str | None"], None]
-
-
-def _s3_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    bucket = params.get("Bucket")
-    if isinstance(bucket, str):
-        attributes["aws.s3.bucket"] = bucket
-
-
-def _dynamodb_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    table = params.get("TableName")
-    if isinstance(table, str):
-        attributes["aws.dynamodb.table_names"] = (table,)
-        return
-    items = params.get("RequestItems")  # BatchGetItem, BatchWriteItem
-    if isinstance(items, Mapping):
-        names = tuple(name for name in items if isinstance(name, str))
-        if names:
-            attributes["aws.dynamodb.table_names"] = names
-
-
-_SQS_OPERATION_TYPES = {
-    "SendMessage": "send",
-    "SendMessageBatch": "send",
-    "ReceiveMessage": "receive",
-}
-
-
-def _sqs_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    url = params.get("QueueUrl")
-    if isinstance(url, str):
-        attributes["aws.sqs.queue.url"] = url
-        attributes["messaging.system"] = "aws_sqs"
-        attributes["messaging.destination.name"] = url.rstrip("/").rpartition("/")[2]
-    else:
-        name = params.get("QueueName")
-        if isinstance(name, str):
-            attributes["messaging.system"] = "aws_sqs"
-            attributes["messaging.destination.name"] = name
-    kind = _SQS_OPERATION_TYPES.get(operation)
-    if kind is not None:
-        attributes["messaging.operation.type"] = kind
-
-
-def _sns_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    arn = params.get("TopicArn")
-    if isinstance(arn, str):
-        attributes["aws.sns.topic.arn"] = arn
-        attributes["messaging.system"] = "aws.sns"
-        attributes["messaging.destination.name"] = arn.rpartition(":")[2]
-    if operation in ("Publish", "PublishBatch"):
-        attributes["messaging.operation.type"] = "send"
-
-
-_INVOKE_OPERATIONS = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream"})
-
-
-def _lambda_attributes(
-    operation: str, params: Mapping[str, Any], attributes: _Attributes, region: str | None
-) -> None:
-    function = params.get("FunctionName")
-    if not isinstance(function, str):
-        return
-    # "name", "name:alias", "123456789012:function:name" or a full ARN
-    _, found, tail = function.partition("function:")
-    name = (tail if found else function).split(":", 1)[0]
-    attributes["aws.lambda.function.name"] = name
-    if operation in _INVOKE_OPERATIONS:
-        attributes["faas.invoked_name"] = name
-        attributes["faas.invoked_provider"] = "aws"
-        if region:
-            attributes["faas.invoked_region"] = region
-
-
-_PARAM_ATTRIBUTES: dict[str, _Extractor] = {
-    "s3": _s3_attributes,
-    "dynamodb": _dynamodb_attributes,
-    "sqs": _sqs_attributes,
-    "sns": _sns_attributes,
-    "lambda": _lambda_attributes,
-}
-
-
-# -------------------------------------------------------------------------------------------
 # Context propagation into messages
 # -------------------------------------------------------------------------------------------
 
@@ -1054,32 +1003,115 @@ def _with_trace_attributes(
     return {**existing, **new}
 
 
-def _inject_message(params: MutableMapping[str, Any], where: str) -> None:
-    carrier = _carrier()
+def _split_trace_header(carrier: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """The carrier without the X-Ray header, and the header (None when there is none)."""
+    for key, value in carrier.items():
+        if key.lower() == _XRAY_HEADER:
+            return {k: v for k, v in carrier.items() if k != key}, value
+    return carrier, None
+
+
+def _with_trace_header(existing: object, header: str) -> dict[str, Any] | None:
+    """SQS ``MessageSystemAttributes`` with ``AWSTraceHeader``, or None to leave them alone."""
+    if existing is None:
+        existing = {}
+    elif not isinstance(existing, Mapping):
+        return None  # botocore's validation will report it
+    if SQS_TRACE_HEADER in existing:
+        return None  # the caller's own header wins
+    return {**existing, SQS_TRACE_HEADER: {"DataType": "String", "StringValue": header}}
+
+
+def _trace_changes(
+    entry: Mapping[str, Any], carrier: dict[str, str], header: str | None, where: str
+) -> dict[str, Any]:
+    """The new values of ``entry``'s (a request's or a batch entry's) attribute maps."""
+    changes: dict[str, Any] = {}
+    if header is not None:
+        system = _with_trace_header(entry.get("MessageSystemAttributes"), header)
+        if system is not None:
+            changes["MessageSystemAttributes"] = system
     if carrier:
-        attributes = _with_trace_attributes(params.get("MessageAttributes"), carrier, where)
+        attributes = _with_trace_attributes(entry.get("MessageAttributes"), carrier, where)
         if attributes is not None:
-            params["MessageAttributes"] = attributes
+            changes["MessageAttributes"] = attributes
+    return changes
 
 
-def _inject_batch(params: MutableMapping[str, Any], key: str, where: str) -> None:
+def _trace_context(system_attribute: bool) -> tuple[dict[str, str], str | None]:
+    """The carrier, and (for SQS) the X-Ray header split off for ``AWSTraceHeader``.
+
+    X-Ray and Lambda read an SQS message's trace context from its ``AWSTraceHeader`` system
+    attribute, which also leaves the ten message attributes to the user.
+    """
+    carrier = _carrier()
+    if system_attribute and carrier:
+        return _split_trace_header(carrier)
+    return carrier, None
+
+
+def _inject_message(params: MutableMapping[str, Any], where: str, sqs: bool = False) -> None:
+    carrier, header = _trace_context(sqs)
+    if carrier or header is not None:
+        params.update(_trace_changes(params, carrier, header, where))
+
+
+def _inject_batch(
+    params: MutableMapping[str, Any], key: str, where: str, sqs: bool = False
+) -> None:
     entries = params.get(key)
     if not isinstance(entries, list):
         return
-    carrier = _carrier()
-    if not carrier:
+    carrier, header = _trace_context(sqs)
+    if not carrier and header is None:
         return
     # New entry dicts and a new list: the user's own objects stay as they were.
     fresh: list[Any] = []
     for index, entry in enumerate(entries):
         if isinstance(entry, Mapping):
-            attributes = _with_trace_attributes(
-                entry.get("MessageAttributes"), carrier, f"{where} entry {index}"
-            )
-            if attributes is not None:
-                entry = {**entry, "MessageAttributes": attributes}
+            changes = _trace_changes(entry, carrier, header, f"{where} entry {index}")
+            if changes:
+                entry = {**entry, **changes}
         fresh.append(entry)
     params[key] = fresh
+
+
+def _ask_for_trace_context(params: MutableMapping[str, Any]) -> None:
+    """ReceiveMessage: also ask for the attributes the trace context travels in.
+
+    The global propagator's fields (``traceparent``, ...) as message attributes, and the
+    ``AWSTraceHeader`` system attribute, unless the caller asks for them (or "All") already.
+    New lists replace the caller's; messages then also carry these attributes.
+    """
+    from opentelemetry import propagate  # see _carrier
+
+    try:
+        fields = sorted(propagate.get_global_textmap().fields)
+    except Exception:  # a propagator without fields: nothing to ask for
+        fields = []
+    names = params.get("MessageAttributeNames")
+    if names is None or isinstance(names, list):
+        names = names or []
+        if fields and "All" not in names and ".*" not in names:
+            wanted = [field for field in fields if field not in names]
+            if wanted:
+                params["MessageAttributeNames"] = [*names, *wanted]
+    legacy = params.get("AttributeNames")
+    system = params.get("MessageSystemAttributeNames")
+    asked: list[Any] = []
+    for value in (legacy, system):
+        if isinstance(value, list):
+            asked.extend(value)
+        elif value is not None:
+            return  # botocore's validation will report it
+    if "All" in asked or SQS_TRACE_HEADER in asked:
+        return
+    key = (
+        "AttributeNames"
+        if legacy is not None and system is None
+        else ("MessageSystemAttributeNames")
+    )
+    params[key] = [*(params.get(key) or []), SQS_TRACE_HEADER]
 
 
 def _inject_client_context(params: MutableMapping[str, Any], where: str) -> None:
@@ -1119,9 +1151,11 @@ def _inject_client_context(params: MutableMapping[str, Any], where: str) -> None
 
 def _inject_sqs(operation: str, params: MutableMapping[str, Any]) -> None:
     if operation == "SendMessage":
-        _inject_message(params, "SQS SendMessage")
+        _inject_message(params, "SQS SendMessage", sqs=True)
     elif operation == "SendMessageBatch":
-        _inject_batch(params, "Entries", "SQS SendMessageBatch")
+        _inject_batch(params, "Entries", "SQS SendMessageBatch", sqs=True)
+    elif operation == "ReceiveMessage":
+        _ask_for_trace_context(params)
 
 
 def _inject_sns(operation: str, params: MutableMapping[str, Any]) -> None:
@@ -1136,7 +1170,7 @@ def _inject_lambda(operation: str, params: MutableMapping[str, Any]) -> None:
         _inject_client_context(params, f"Lambda {operation}")
 
 
-_INJECTING = frozenset(
+_CARRIES_CONTEXT = frozenset(
     {
         ("sqs", "SendMessage"),
         ("sqs", "SendMessageBatch"),
@@ -1146,7 +1180,7 @@ _INJECTING = frozenset(
         ("lambda", "InvokeWithResponseStream"),
     }
 )
-"""(service, operation) of the calls whose parameters carry the trace context."""
+"""(service, operation) of the calls whose messages carry the call's span context."""
 
 _INJECTORS: dict[str, Callable[[str, MutableMapping[str, Any]], None]] = {
     "sqs": _inject_sqs,

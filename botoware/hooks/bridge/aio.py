@@ -18,9 +18,9 @@ from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
 from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider, RefreshableCredentials
 
-from botoware.hooks.bridge import calls
+from botoware.hooks.bridge.calls import Running, Step, begin
 from botoware.hooks.bridge.events import Dispatcher
-from botoware.hooks.bridge.runs import page_run, wait_run
+from botoware.hooks.bridge.runs import END, page_run, wait_run
 
 __all__ = [
     "AioBaseClient",
@@ -43,17 +43,11 @@ def make_api_call(
     """The covered ``_make_api_call`` of an aiobotocore client (see ``clients.cover``)."""
 
     async def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
-        opened = calls.begin(host, service, service_id, region, operation_name, api_params)
-        if opened is None:
+        calling = begin(host, service, service_id, region, operation_name, api_params)
+        if calling is None:
             return await original(operation_name, api_params)
-        call, token = opened
-        try:
+        with calling:
             return await original(operation_name, api_params)
-        except BaseException as exc:  # CancelledError and wait_for's timeouts included
-            calls.fail(call, exc)
-            raise
-        finally:
-            calls.finish(token)
 
     return _make_api_call
 
@@ -81,26 +75,15 @@ def page_iterator_class(host: Dispatcher, base: type[Any]) -> type[Any]:
 
 
 async def _iterate(host: Dispatcher, page_iterator: Any, inner: Any) -> AsyncIterator[Any]:
-    run = page_run(host, page_iterator)
-    calls.run_pause(calls.run_start(host, run))
-    error: BaseException | None = None
     try:
-        while True:
-            token = calls.run_step(run)
-            try:
-                page = await inner.__anext__()
-            except StopAsyncIteration:
-                return
-            finally:
-                calls.run_pause(token)
-            yield page
-    except GeneratorExit:
-        raise
-    except BaseException as exc:
-        error = exc
-        raise
+        with Running(host, page_run(page_iterator)) as run:
+            while True:
+                with Step(run):
+                    page = await anext(inner, END)
+                if page is END:
+                    return
+                yield page
     finally:
-        calls.run_end(run, error)
         await inner.aclose()
 
 
@@ -111,17 +94,8 @@ def wrap_wait(
     original_wait: Callable[..., Any] = waiter.wait
 
     async def wait(**kwargs: Any) -> Any:
-        run = wait_run(waiter, service, service_id, region)
-        token = calls.run_start(host, run)
-        error: BaseException | None = None
-        try:
+        with Running(host, wait_run(waiter, service, service_id, region), current=True):
             return await original_wait(**kwargs)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            calls.run_pause(token)
-            calls.run_end(run, error)
 
     wait.__doc__ = original_wait.__doc__
     waiter.wait = wait

@@ -2,17 +2,42 @@
 
 botocore has no event for a call that fails before ``before-call`` (a ParamValidationError,
 an endpoint-resolution error) nor for a cancelled aiobotocore call, so covered clients open
-each call here and end it here when no terminal event did. The sync and async client
-wrappers (``clients``, ``aio``) differ only in whether they await the original method.
+each call here and end it here when no terminal event did. Calls and runs are context
+managers with no awaits of their own, so the sync wrappers (``clients``, ``runs``) and the
+async ones (``aio``) share them and differ only in whether they await the original method.
 """
 
 from __future__ import annotations
 
 import contextvars
-from typing import Any
+from types import TracebackType
+from typing import Any, final
 
 from botoware.hooks.bridge.events import PENDING, RUN, Dispatcher, StepOut
 from botoware.hooks.call import Call, Run
+
+
+@final
+class Calling:
+    """A covered call in flight: the pending call of this thread or task until it exits."""
+
+    __slots__ = ("_token", "call")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self._token: contextvars.Token[Call | None] = PENDING.set(call)
+
+    def __enter__(self) -> Call:
+        return self.call
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc is not None:  # CancelledError and wait_for's timeouts included
+                fail(self.call, exc)
+        finally:
+            PENDING.reset(self._token)
 
 
 def begin(
@@ -22,8 +47,8 @@ def begin(
     region: str | None,
     operation: str,
     params: Any,
-) -> tuple[Call, contextvars.Token[Call | None]] | None:
-    """Open a call if any plugin covers it: it becomes the pending call of this task."""
+) -> Calling | None:
+    """Open a call if any plugin covers it (None: call the original method bare)."""
     plans = host.plans
     if not plans.covers(service, operation):
         return None
@@ -35,7 +60,7 @@ def begin(
             run = None
     call = Call(service, service_id, operation, region, params, run)
     call._plans = plans
-    return call, PENDING.set(call)
+    return Calling(call)
 
 
 def fail(call: Call, exception: BaseException) -> None:
@@ -50,28 +75,51 @@ def fail(call: Call, exception: BaseException) -> None:
             call._plans = call._plans.without(result.names)
 
 
-def finish(token: contextvars.Token[Call | None]) -> None:
-    PENDING.reset(token)
+@final
+class Running:
+    """A run (one paginator iteration, one wait) from its start to its end.
+
+    ``current``: the run is current for the whole block (a wait); a paginator instead makes
+    it current for each step only (:class:`Step`), since the user's code runs between pages.
+    Leaving a paginator early (``break``: GeneratorExit) ends the run without an error.
+    """
+
+    __slots__ = ("_token", "run")
+
+    def __init__(self, host: Dispatcher, run: Run, current: bool = False) -> None:
+        self.run = run
+        run._plans = plans = host.plans
+        plan = plans.plan("botoware_run_start", run.service, run.operation)
+        if plan is not None:
+            plan(run=run)
+        self._token: contextvars.Token[Run | None] | None = RUN.set(run) if current else None
+
+    def __enter__(self) -> Run:
+        return self.run
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._token is not None:
+            RUN.reset(self._token)
+        error = None if isinstance(exc, GeneratorExit) else exc
+        run = self.run
+        plan = run._plans.plan("botoware_run_end", run.service, run.operation)
+        if plan is not None:
+            plan(run=run, exception=error)
 
 
-def run_start(host: Dispatcher, run: Run) -> contextvars.Token[Run | None]:
-    run._plans = plans = host.plans
-    plan = plans.plan("botoware_run_start", run.service, run.operation)
-    if plan is not None:
-        plan(run=run)
-    return RUN.set(run)
+@final
+class Step:
+    """One step of a lazily iterated paginator: its run is current while the page loads."""
 
+    __slots__ = ("_run", "_token")
 
-def run_step(run: Run) -> contextvars.Token[Run | None]:
-    """Make ``run`` current again for one step of a lazily iterated paginator."""
-    return RUN.set(run)
+    def __init__(self, run: Run) -> None:
+        self._run = run
 
+    def __enter__(self) -> None:
+        self._token = RUN.set(self._run)
 
-def run_pause(token: contextvars.Token[Run | None]) -> None:
-    RUN.reset(token)
-
-
-def run_end(run: Run, exception: BaseException | None) -> None:
-    plan = run._plans.plan("botoware_run_end", run.service, run.operation)
-    if plan is not None:
-        plan(run=run, exception=exception)
+    def __exit__(self, *exc_info: object) -> None:
+        RUN.reset(self._token)

@@ -43,17 +43,11 @@ def _sync_make_api_call(
     region: str | None,
 ) -> Callable[..., Any]:
     def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
-        opened = calls.begin(host, service, service_id, region, operation_name, api_params)
-        if opened is None:
+        calling = calls.begin(host, service, service_id, region, operation_name, api_params)
+        if calling is None:
             return original(operation_name, api_params)
-        call, token = opened
-        try:
+        with calling:
             return original(operation_name, api_params)
-        except BaseException as exc:
-            calls.fail(call, exc)
-            raise
-        finally:
-            calls.finish(token)
 
     return _make_api_call
 

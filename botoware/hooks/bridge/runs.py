@@ -8,12 +8,15 @@ from typing import Any
 
 from botocore.paginate import PageIterator
 
-from botoware.hooks.bridge import calls
+from botoware.hooks.bridge.calls import Running, Step
 from botoware.hooks.bridge.events import Dispatcher
 from botoware.hooks.call import Run
 
+END = object()
+"""What ``next(pages, END)`` returns once a page iterator is exhausted."""
 
-def page_run(host: Dispatcher, page_iterator: Any) -> Run:
+
+def page_run(page_iterator: Any) -> Run:
     """The run of one iteration of a page iterator (sync or async)."""
     method = page_iterator._method
     meta = method.__self__.meta
@@ -39,26 +42,13 @@ def make_page_iterator_class(host: Dispatcher) -> type[Any]:
             if owner is None:
                 yield from inner
                 return
-            run = page_run(owner, self)
-            calls.run_pause(calls.run_start(owner, run))
-            error: BaseException | None = None
-            try:
+            with Running(owner, page_run(self)) as run:
                 while True:
-                    token = calls.run_step(run)
-                    try:
-                        page = next(inner)
-                    except StopIteration:
+                    with Step(run):
+                        page = next(inner, END)
+                    if page is END:
                         return
-                    finally:
-                        calls.run_pause(token)
                     yield page
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                calls.run_end(run, error)
 
     return CoveredPageIterator
 
@@ -70,17 +60,8 @@ def wrap_wait(
     original_wait: Callable[..., Any] = waiter.wait
 
     def wait(**kwargs: Any) -> Any:
-        run = wait_run(waiter, service, service_id, region)
-        token = calls.run_start(host, run)
-        error: BaseException | None = None
-        try:
+        with Running(host, wait_run(waiter, service, service_id, region), current=True):
             return original_wait(**kwargs)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            calls.run_pause(token)
-            calls.run_end(run, error)
 
     wait.__doc__ = original_wait.__doc__
     waiter.wait = wait
