@@ -278,3 +278,22 @@ def test_lean_keep_only_plugin_has_only_its_ending_hooks() -> None:
     per_call = {"botoware_after_call", "botoware_after_call_error"}
     hooks = {name for name in dir(plugin) if name.startswith("botoware_")}
     assert hooks - {"botoware_name", "botoware_client_created"} == per_call
+
+
+def test_keep_only_retried_message_keeps_its_attempt_events(
+    session: Any, client: Any, provider: TracerProvider, exporter: Any
+) -> None:
+    """A retried SendMessage is kept with its attempts, on the span its message names."""
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName="keep-only-retried")["QueueUrl"]
+    faults = Faults({"sqs.SendMessage": [throttle()]})
+    plugin = TracingPlugin(provider, keep_only=KeepOnly(slower_than=60))
+    with _install(session, plugin, faults):
+        sqs.send_message(QueueUrl=url, MessageBody="hello")
+    [span] = _spans(exporter)
+    events = [dict(e.attributes or {}) for e in span.events if e.name == ATTEMPT_EVENT]
+    assert [e["botoware.attempt"] for e in events] == [1, 2]
+    message = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"][0]
+    carried = message["MessageAttributes"]["traceparent"]["StringValue"]
+    assert span.context is not None
+    assert carried.split("-")[2] == f"{span.context.span_id:016x}"

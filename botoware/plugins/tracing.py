@@ -638,6 +638,7 @@ class TracingPlugin:
                 state.token = None
             return None
         if state is not None:
+            _add_failed_attempts(call, state.span, status)
             return state
         tracer = self._tracer()
         if tracer is None:
@@ -672,13 +673,7 @@ class TracingPlugin:
             return None
         state = _CallTrace(span, None)
         state.url = url or ""
-        attempts = call.stash.get(_ATTEMPTS, None)
-        attempt = call.attempt
-        if attempts and attempt > 1:
-            for attributes, at_ns in attempts:
-                span.add_event(ATTEMPT_EVENT, attributes, at_ns)
-            if attempts[-1][0][ATTEMPT_NUMBER] != attempt and status is not None:
-                span.add_event(ATTEMPT_EVENT, {ATTEMPT_NUMBER: attempt, _STATUS_CODE: status})
+        _add_failed_attempts(call, span, status)
         return state
 
     def _report(self, hook: str) -> None:
@@ -802,6 +797,17 @@ def _not_sampled(sampling: int, parent: Context) -> bool:
         return False  # no parent: the root sampler decides
     context = trace.get_current_span(parent).get_span_context()
     return context.is_valid and not context.trace_flags.sampled
+
+
+def _add_failed_attempts(call: Call, span: Span, status: int | None) -> None:
+    """Keep-only: the events of a retried call, from the failed attempts it remembered."""
+    attempts = call.stash.get(_ATTEMPTS, None)
+    attempt = call.attempt
+    if attempts and attempt > 1:
+        for attributes, at_ns in attempts:
+            span.add_event(ATTEMPT_EVENT, attributes, at_ns)
+        if attempts[-1][0][ATTEMPT_NUMBER] != attempt and status is not None:
+            span.add_event(ATTEMPT_EVENT, {ATTEMPT_NUMBER: attempt, _STATUS_CODE: status})
 
 
 def _flush_attempt(state: _CallTrace, attempt: int) -> None:
