@@ -112,7 +112,13 @@ def _scope_of(name: str, plugin: object) -> tuple[str, ...] | None:
                 "'service.*' or 'service.Operation' with botocore's hyphenized service id, "
                 "e.g. 's3.*' or 'lambda.GetPolicy'."
             )
-    return patterns
+    # Checked against botocore's models; a boto3 client name maps to the service id.
+    from botoware._names import canonical_key
+
+    return tuple(
+        canonical_key(p, f"plugin {name!r} has botoware_scope entry", error=PluginError, star=False)
+        for p in patterns
+    )
 
 
 def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:

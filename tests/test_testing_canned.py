@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from unittest.mock import ANY
 
 import boto3
 import pytest
@@ -12,7 +13,15 @@ from botocore.exceptions import ClientError
 from conftest import BOTH_KINDS
 
 import botoware
-from botoware.testing import Canned, Recorder, UnansweredCall, error, response_for
+from botoware.testing import (
+    Canned,
+    Recorder,
+    UnansweredCall,
+    UnexpectedParams,
+    error,
+    reply,
+    response_for,
+)
 
 # Nothing listens here: a request that reached the network would fail to connect.
 NOWHERE = "http://127.0.0.1:9"
@@ -175,7 +184,7 @@ def test_unknown_member_fails_the_call(session: boto3.Session) -> None:
 
 def test_bad_key_is_refused() -> None:
     """Keys use botocore's hyphenized service id and the operation name."""
-    with pytest.raises(ValueError, match=r"service\.Operation"):
+    with pytest.raises(ValueError, match=r"no service 'SQS'; did you mean 'sqs'"):
         Canned({"SQS.GetQueueAttributes": {}})
 
 
@@ -200,3 +209,82 @@ def test_threads_share_one_canned(session: boto3.Session) -> None:
         for t in threads:
             t.join()
     assert errors == [] and canned.answered["dynamodb.GetItem"] == 200
+
+
+# ---- Stubber-style queues and expected parameters -------------------------------------
+
+
+def test_a_list_is_a_queue_of_answers_in_order(session: boto3.Session) -> None:
+    """Each call takes the next answer of a list, as with Stubber."""
+    canned = Canned({"sqs.ReceiveMessage": [{"Messages": [{"Body": "a"}]}, {"Messages": []}]})
+    with botoware.install(session, plugins=[canned], autoload=False):
+        sqs = _nowhere(session, "sqs")
+        first = sqs.receive_message(QueueUrl=QUEUE_URL)
+        second = sqs.receive_message(QueueUrl=QUEUE_URL)
+    assert [m["Body"] for m in first["Messages"]] == ["a"]
+    assert second.get("Messages", []) == []
+
+
+def test_a_used_up_queue_fails_the_call(session: boto3.Session) -> None:
+    """A call after the last queued answer raises UnansweredCall instead of being sent."""
+    canned = Canned({"sqs.ListQueues": [{"QueueUrls": []}]})
+    with botoware.install(session, plugins=[canned], autoload=False):
+        sqs = _nowhere(session, "sqs")
+        sqs.list_queues()
+        with pytest.raises(UnansweredCall, match=r"1 queued Canned answers for sqs\.ListQueues"):
+            sqs.list_queues()
+
+
+def test_a_retried_attempt_takes_the_next_queued_answer(session: boto3.Session) -> None:
+    """A throttling error in the queue is retried by botocore, and the retry gets the next one."""
+    canned = Canned({"sqs.ListQueues": [error("RequestThrottled", 403), {"QueueUrls": ["q"]}]})
+    config = Config(retries={"mode": "standard", "total_max_attempts": 2})
+    with botoware.install(session, plugins=[canned], autoload=False):
+        response = session.client("sqs", endpoint_url=NOWHERE, config=config).list_queues()
+    assert response["QueueUrls"] == ["q"]
+    assert response["ResponseMetadata"]["RetryAttempts"] == 1
+
+
+def test_expected_params_mismatch_shows_a_diff(session: boto3.Session) -> None:
+    """reply(..., expected_params) fails a call with other parameters, naming each difference."""
+    canned = Canned(
+        {"sqs.SendMessage": reply({"MessageId": "1"}, {"QueueUrl": ANY, "MessageBody": "hi"})}
+    )
+    with botoware.install(session, plugins=[canned], autoload=False):
+        sqs = _nowhere(session, "sqs")
+        with pytest.raises(UnexpectedParams) as caught:
+            sqs.send_message(QueueUrl=QUEUE_URL, MessageBody="bye", DelaySeconds=5)
+    message = str(caught.value)
+    assert "MessageBody: expected 'hi', passed 'bye'" in message
+    assert "DelaySeconds: passed 5, not expected" in message
+
+
+def test_expected_params_match_serves_the_answer(session: boto3.Session) -> None:
+    """Matching parameters (ANY for any value) get the reply's answer."""
+    canned = Canned(
+        {"sqs.SendMessage": reply({"MessageId": "1"}, {"QueueUrl": ANY, "MessageBody": "hi"})}
+    )
+    with botoware.install(session, plugins=[canned], autoload=False):
+        response = _nowhere(session, "sqs").send_message(QueueUrl=QUEUE_URL, MessageBody="hi")
+    assert response["MessageId"] == "1"
+
+
+def test_assert_all_used_names_the_unused_answers(session: boto3.Session) -> None:
+    """assert_all_used raises while a queue has answers left, and passes once they are taken."""
+    canned = Canned({"sqs.ListQueues": [{"QueueUrls": []}, {"QueueUrls": []}]})
+    with botoware.install(session, plugins=[canned], autoload=False):
+        sqs = _nowhere(session, "sqs")
+        sqs.list_queues()
+        with pytest.raises(AssertionError, match=r"sqs\.ListQueues: 1 of 2 left"):
+            canned.assert_all_used()
+        sqs.list_queues()
+    canned.assert_all_used()
+
+
+def test_boto3_client_name_means_botocores_service_id(session: boto3.Session) -> None:
+    """A "secretsmanager" key answers calls of service id "secrets-manager"."""
+    canned = Canned({"secretsmanager.GetSecretValue": {"SecretString": "s"}})
+    assert canned.botoware_scope == ("secrets-manager.GetSecretValue",)
+    with botoware.install(session, plugins=[canned], autoload=False):
+        client = _nowhere(session, "secretsmanager")
+        assert client.get_secret_value(SecretId="x")["SecretString"] == "s"

@@ -23,6 +23,10 @@ def test_page_has_examples() -> None:
         "error_response(",
         "Faults(",
         "Faults.random(",
+        "Cassette(",
+        "reply(",
+        "assert_calls(",
+        "assert_all_used(",
     ):
         assert name in text
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import boto3
+import pytest
 
 import botoware
 from botoware.testing import Canned, Event, Recorder
@@ -147,3 +149,60 @@ def test_two_recorders_need_two_names(session: boto3.Session) -> None:
     with botoware.install(session, plugins=[first, second], autoload=False):
         session.client("s3", endpoint_url=NOWHERE)
     assert first.events == second.events == [("client_created", "s3", "", 0)]
+
+
+def test_events_carry_params_and_error_codes(session: boto3.Session) -> None:
+    """Each call event references the call's params; terminal events carry the error code."""
+    from botoware.testing import error
+
+    recorder = Recorder()
+    canned = Canned({"s3.GetObject": error("NoSuchKey", 404)})
+    with botoware.install(session, plugins=[recorder, canned], autoload=False):
+        s3 = session.client("s3", endpoint_url=NOWHERE)
+        with contextlib.suppress(s3.exceptions.NoSuchKey):
+            s3.get_object(Bucket="b", Key="k")
+    last = recorder.events[-1]
+    assert last == ("after_call", "s3", "GetObject", 1)
+    assert last.error == "NoSuchKey"
+    assert last.params is not None and last.params["Key"] == "k"
+    assert recorder.errors("response_received") == ["NoSuchKey"]
+
+
+def test_assert_calls_checks_the_ended_calls_in_order(session: boto3.Session) -> None:
+    """assert_calls passes for the right sequence and shows a diff for a wrong one."""
+    from botoware.testing import error
+
+    recorder = Recorder()
+    canned = Canned({"s3.ListBuckets": {"Buckets": []}, "s3.GetObject": error("NoSuchKey", 404)})
+    with botoware.install(session, plugins=[recorder, canned], autoload=False):
+        s3 = session.client("s3", endpoint_url=NOWHERE)
+        s3.list_buckets()
+        with contextlib.suppress(s3.exceptions.NoSuchKey):
+            s3.get_object(Bucket="b", Key="k")
+    recorder.assert_calls(["s3.ListBuckets", ("s3.GetObject", "NoSuchKey")])
+    with pytest.raises(AssertionError, match=r"(?s)-s3\.GetObject\n\+s3\.GetObject -> NoSuchKey"):
+        recorder.assert_calls(["s3.ListBuckets", "s3.GetObject"])
+
+
+def test_transport_failures_are_named_by_exception_class(session: boto3.Session) -> None:
+    """A call that fails without a response records the exception class as its error."""
+    from botocore.config import Config
+
+    recorder = Recorder()
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    with botoware.install(session, plugins=[recorder], autoload=False):
+        s3 = session.client("s3", endpoint_url=NOWHERE, config=config)
+        with pytest.raises(Exception, match="Could not connect"):
+            s3.list_buckets()
+    assert recorder.ended() == [("s3.ListBuckets", "EndpointConnectionError")]
+
+
+def test_only_records_the_named_keys(session: boto3.Session) -> None:
+    """Recorder(only=[...]) records the calls of those keys and nothing else."""
+    recorder = Recorder(only=["s3.ListBuckets"])
+    with botoware.install(session, plugins=[recorder, _canned()], autoload=False):
+        s3 = session.client("s3", endpoint_url=NOWHERE)
+        s3.list_buckets()
+        s3.list_objects_v2(Bucket="b")
+    assert {e.operation for e in recorder.events} == {"ListBuckets", ""}
+    assert recorder.terminals() == 1

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal, final
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import ConnectTimeoutError, HTTPClientError, ReadTimeoutError
 
+from botoware._names import canonical_key
 from botoware.errors import BotowareError, ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
@@ -380,6 +381,12 @@ def _overrides(policy: RetryPolicy) -> dict[str, RetryPolicy]:
                 f"RetryPolicy(overrides=...): key {key!r} names no service or operation; use "
                 "botocore's hyphenized service id ('dynamodb', 'cloudwatch-logs') or "
                 "'service.Operation' ('s3.GetObject')."
+            )
+        key = canonical_key(key, "RetryPolicy(overrides=...): key", star=False)
+        if key in result:
+            raise ConfigurationError(
+                f"RetryPolicy(overrides=...): two keys mean {key!r} (a boto3 client name and "
+                "botocore's service id); keep one."
             )
         if not isinstance(override, RetryPolicy):
             raise ConfigurationError(

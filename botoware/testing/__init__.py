@@ -10,7 +10,15 @@
 Imports neither moto nor the OpenTelemetry SDK.
 """
 
-from botoware.testing._canned import Answer, Canned, UnansweredCall
+from botoware.testing._canned import Answer, Canned, Reply, UnansweredCall, UnexpectedParams, reply
+from botoware.testing._cassette import (
+    MODES,
+    REDACTED,
+    SECRET_FIELDS,
+    Cassette,
+    Mode,
+    UnrecordedCall,
+)
 from botoware.testing._faults import (
     AWSError,
     Fault,
@@ -35,22 +43,31 @@ from botoware.testing._wire import (
 )
 
 __all__ = [
+    "MODES",
+    "REDACTED",
+    "SECRET_FIELDS",
     "AWSError",
     "Answer",
     "Canned",
+    "Cassette",
     "Event",
     "Fault",
     "Faults",
     "Injection",
+    "Mode",
     "Recorder",
+    "Reply",
     "Rule",
     "UnansweredCall",
+    "UnexpectedParams",
+    "UnrecordedCall",
     "WireResponse",
     "connection_error",
     "error",
     "error_response",
     "latency",
     "read_timeout",
+    "reply",
     "response_for",
     "server_error",
     "throttle",

@@ -7,10 +7,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, final
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, final
 
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
+from botoware._names import canonical_key
+from botoware.errors import ConfigurationError
 from botoware.hooks.markers import hookimpl
 from botoware.testing._models import ServiceModels
 from botoware.testing._wire import WireResponse, protocol_of, wire_error
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from botocore.model import OperationModel
 
     from botoware.hooks.call import Call
+
+T = TypeVar("T")
 
 Sleep = Callable[[float], object]
 """What :class:`Faults` sleeps with: ``time.sleep`` or a test's fake."""
@@ -278,21 +282,29 @@ def _plan(pattern: str, rule: object) -> _Plan:
     )
 
 
-def check_pattern(pattern: str, owner: str) -> None:
-    """Reject keys that are not ``"*"``, ``"service"``, ``"service.*"`` or ``"service.Op"``."""
-    if pattern == "*":
-        return
-    service, dot, operation = pattern.partition(".")
-    if not (
-        service
-        and service == service.lower()
-        and service.replace("-", "").isalnum()
-        and (not dot or operation == "*" or operation.isalnum())
-    ):
-        raise ValueError(
-            f"{owner} key {pattern!r}: use 'service.Operation', 'service.*' or '*' with "
-            "botocore's hyphenized service id, e.g. 'sqs.GetQueueAttributes'."
-        )
+def check_pattern(pattern: str, owner: str) -> str:
+    """``pattern`` with botocore's hyphenized service id; raise if it names nothing.
+
+    Keys are ``"*"``, ``"service"``, ``"service.*"`` or ``"service.Operation"``, checked
+    against botocore's models (see :func:`botoware._names.canonical_key`).
+    """
+    return canonical_key(pattern, f"{owner} key")
+
+
+def canonical_table(table: Mapping[str, T], owner: str) -> dict[str, T]:
+    """``table`` with canonical keys; two keys naming the same thing are an error."""
+    result: dict[str, T] = {}
+    spelled: dict[str, str] = {}
+    for key, value in table.items():
+        canonical = check_pattern(key, owner)
+        if canonical in result:
+            raise ConfigurationError(
+                f"{owner} keys {spelled[canonical]!r} and {key!r} both mean {canonical!r}; "
+                "keep one."
+            )
+        result[canonical] = value
+        spelled[canonical] = key
+    return result
 
 
 def scope_of(patterns: Sequence[str]) -> tuple[str, ...] | None:
@@ -322,7 +334,8 @@ class Injection(NamedTuple):
 class Faults:
     """A plugin that fails chosen attempts at ``before_send``; botocore retries them as usual.
 
-    Keys are ``"service.Operation"``, ``"service.*"`` or ``"*"`` (the most specific wins);
+    Keys are ``"service.Operation"``, ``"service.*"`` or ``"*"`` (the most specific wins),
+    checked against botocore's models (a boto3 client name means its service id);
     a rule is a list with one entry per attempt of **each call** (None lets the attempt
     through; attempts past the end go through), a single fault for every attempt, or
     ``(probability, fault)`` pairs drawn per attempt from a ``random.Random(seed)``::
@@ -352,8 +365,7 @@ class Faults:
         name: str = "faults",
     ) -> None:
         plans: dict[str, _Plan] = {}
-        for pattern, rule in rules.items():
-            check_pattern(pattern, "Faults")
+        for pattern, rule in canonical_table(rules, "Faults").items():
             plans[pattern] = _plan(pattern, rule)
         self._plans = plans
         self._resolved: dict[tuple[str, str], _Plan | None] = {}
@@ -375,7 +387,7 @@ class Faults:
         name: str = "faults",
     ) -> Faults:
         """Faults drawn per attempt: ``{"sqs.*": [(0.2, throttle())]}`` throttles ~20%."""
-        for pattern, pairs in rules.items():
+        for pattern, pairs in canonical_table(rules, "Faults").items():
             if not isinstance(_plan(pattern, pairs), _Chance):
                 raise TypeError(f"Faults.random rule for {pattern!r} needs (probability, fault).")
         return cls(rules, seed=seed, sleep=sleep, name=name)

@@ -126,9 +126,11 @@ class _Content:
 
 
 class _Raw:
-    """An aiohttp-like raw response over bytes a plugin answered with."""
+    """An aiohttp-like raw response over bytes a plugin answered with.
 
-    __slots__ = ("content", "url")
+    No ``__slots__``: older aiobotocore wraps it in a ``wrapt.ObjectProxy`` (its
+    ``StreamingBody``) whose own attributes, such as a checksum, land on this object.
+    """
 
     def __init__(self, data: bytes, url: str) -> None:
         self.content = _Content(data)
