@@ -74,8 +74,9 @@ def test_plugins_text_shows_scope_briefly(capsys: pytest.CaptureFixture[str]) ->
     cli.main(["plugins"])
     text = capsys.readouterr().out
     assert text.startswith("botoware.install(session) would load ")
-    scope = next(line for line in text.splitlines() if line.startswith("    scope: "))
-    assert scope.endswith(" in all)")
+    scopes = [line for line in text.splitlines() if line.startswith("    scope: ")]
+    assert "    scope: bedrock-runtime, bedrock-agent-runtime" in scopes  # short: in full
+    assert any(scope.endswith(" in all)") for scope in scopes)
 
 
 def test_plugins_reports_a_bad_disable_variable(

@@ -46,6 +46,10 @@ MESSAGE_BODY = "redactme-sqs-message-body-0001"
 OBJECT_BODY = b"redactme-s3-object-body-0001"
 ITEM_VALUE = "redactme-dynamodb-item-value-0001"
 INVALID_PARAM = "redactme-value-of-an-invalid-parameter-0001"
+PROMPT = "redactme-bedrock-prompt-0001"
+SYSTEM_PROMPT = "redactme-bedrock-system-prompt-0001"
+COMPLETION = "redactme-bedrock-completion-0001"
+TOOL_ARGUMENT = "redactme-bedrock-tool-argument-0001"
 
 
 @dataclass
@@ -115,6 +119,7 @@ def _every_builtin(credentials_file: Path) -> Telemetry:
 
     from botoware.plugins import BUILTINS
     from botoware.plugins.credentials import JsonFileCredentials
+    from botoware.plugins.genai import GenAIPlugin
     from botoware.plugins.metrics import MetricsPlugin
     from botoware.plugins.tracing import TracingPlugin
 
@@ -129,6 +134,7 @@ def _every_builtin(credentials_file: Path) -> Telemetry:
         ),
     }
     configured["metrics"] = MetricsPlugin(registry=registry)
+    configured["genai"] = GenAIPlugin(registry=registry)
     plugins = [configured.get(name, name) for name in BUILTINS]
     return Telemetry(plugins, exporter, registry, provider)
 
@@ -181,6 +187,90 @@ def _workload(session: boto3.Session, moto_url: str) -> list[str]:
     dynamodb.put_item(TableName="redaction-table", Item=item)
     assert dynamodb.get_item(TableName="redaction-table", Key={"pk": {"S": "k"}})["Item"] == item
     return urls
+
+
+_CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+def _bedrock_answers() -> object:
+    """Bedrock answered at before-send: its completions and tool arguments are payloads."""
+    from botoware.testing import Canned
+
+    tool_use = {"toolUseId": "tooluse_1", "name": "lookup", "input": {"q": TOOL_ARGUMENT}}
+    converse = {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [{"text": COMPLETION}, {"toolUse": tool_use}],
+            }
+        },
+        "stopReason": "tool_use",
+        "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15},
+        "metrics": {"latencyMs": 100},
+    }
+    stream = [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"delta": {"text": COMPLETION}, "contentBlockIndex": 0}},
+        {
+            "contentBlockStart": {
+                "start": {"toolUse": {"toolUseId": "tooluse_2", "name": "lookup"}},
+                "contentBlockIndex": 1,
+            }
+        },
+        {
+            "contentBlockDelta": {
+                "delta": {"toolUse": {"input": json.dumps({"q": TOOL_ARGUMENT})}},
+                "contentBlockIndex": 1,
+            }
+        },
+        {"messageStop": {"stopReason": "tool_use"}},
+        {"metadata": {"usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15}}},
+    ]
+    body = {
+        "id": "msg_1",
+        "model": "claude",
+        "content": [{"type": "text", "text": COMPLETION}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
+    return Canned(
+        {
+            "bedrock-runtime.Converse": converse,
+            "bedrock-runtime.ConverseStream": {"stream": stream},
+            "bedrock-runtime.InvokeModel": {"body": json.dumps(body).encode()},
+        },
+        name="bedrock-answers",
+    )
+
+
+def _bedrock(session: boto3.Session) -> None:
+    """Converse with a tool result, ConverseStream with a streamed tool call, InvokeModel."""
+    bedrock = session.client("bedrock-runtime", endpoint_url="http://127.0.0.1:9")
+    messages = [
+        {"role": "user", "content": [{"text": PROMPT}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"toolUse": {"toolUseId": "t", "name": "lookup", "input": {"q": TOOL_ARGUMENT}}}
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"toolResult": {"toolUseId": "t", "content": [{"text": COMPLETION}]}}],
+        },
+    ]
+    system = [{"text": SYSTEM_PROMPT}]
+    bedrock.converse(modelId=_CLAUDE, messages=messages, system=system)
+    assert list(
+        bedrock.converse_stream(modelId=_CLAUDE, messages=messages, system=system)["stream"]
+    )
+    request = {
+        "max_tokens": 10,
+        "system": SYSTEM_PROMPT,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
+    body = bedrock.invoke_model(modelId=_CLAUDE, body=json.dumps(request))["body"].read()
+    assert COMPLETION.encode() in body
 
 
 def _signatures(urls: list[str]) -> set[str]:
@@ -251,8 +341,10 @@ def _capture(moto_url: str, credentials_file: Path) -> Captured:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with botoware.install(session, plugins=[*plugins, witness], autoload=False):
+            answers = _bedrock_answers()
+            with botoware.install(session, plugins=[*plugins, answers, witness], autoload=False):
                 urls = _workload(session, moto_url)
+                _bedrock(session)
                 tracer = telemetry.provider.get_tracer("demo")
                 result.messages = _demo(session, moto_url, credentials_file.parent, tracer)
                 logging.getLogger("botoware.redaction-canary").debug("canary")
@@ -286,6 +378,10 @@ SECRETS: dict[str, str | bytes] = {
     "S3 object body": OBJECT_BODY,
     "DynamoDB item value": ITEM_VALUE,
     "value of an invalid parameter": INVALID_PARAM,
+    "Bedrock prompt": PROMPT,
+    "Bedrock system prompt": SYSTEM_PROMPT,
+    "Bedrock completion": COMPLETION,
+    "Bedrock tool argument": TOOL_ARGUMENT,
 }
 
 
@@ -328,3 +424,5 @@ def test_the_scan_sees_what_it_scans(captured: Captured) -> None:
     assert len(captured.messages) == 2
     assert "aws_credentials_refreshes_total" in captured.metrics
     assert 'aws_client_calls_total{aws_operation="SendMessage"' in captured.metrics
+    assert names.count("chat anthropic.claude-3-haiku-20240307-v1:0") == 3  # the genai plugin's
+    assert "gen_ai_client_token_usage_sum" in captured.metrics

@@ -69,7 +69,7 @@ __all__ = [
 PLUGINS_ENV = "BOTOWARE_PLUGINS"
 METRICS_PORT_ENV = "BOTOWARE_METRICS_PORT"
 METRICS_ADDR_ENV = "BOTOWARE_METRICS_ADDR"
-DEFAULT_PLUGINS = ("tracing", "metrics")
+DEFAULT_PLUGINS = ("tracing", "metrics", "genai")
 BOOTSTRAP_DIR = str(Path(__file__).resolve().parent / "_bootstrap")
 """The directory whose ``sitecustomize.py`` installs botoware in the child."""
 

@@ -12,7 +12,8 @@ BUILTINS: dict[str, str] = {
     "policies": "botoware.plugins.policies:plugin",
     "retry": "botoware.plugins.retry:plugin",
     "credentials": "botoware.plugins.credentials:plugin",
+    "genai": "botoware.plugins.genai:plugin",
 }
 
-DEFAULT_BUILTINS: tuple[str, ...] = ("tracing", "metrics")
+DEFAULT_BUILTINS: tuple[str, ...] = ("tracing", "metrics", "genai")
 """Built-in plugins ``install()`` loads when ``autoload`` is true."""

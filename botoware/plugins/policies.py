@@ -494,12 +494,15 @@ class PoliciesPlugin(FieldTransform):
 
     :param fields: the table to use; default :data:`POLICY_FIELDS`. Extend it with
         ``PoliciesPlugin(fields=(*POLICY_FIELDS, Field("iot", "GetPolicy", ("policyDocument",))))``.
+        Rows of :data:`POLICY_FIELDS` for operations the installed botocore does not have
+        yet (the table follows the newest models) are left out; a row of your own that names
+        an unknown service or operation is a ``PluginError`` at ``install()``.
     """
 
     botoware_name = "policies"
 
     def __init__(self, fields: Iterable[Field] | None = None) -> None:
-        super().__init__(POLICY_FIELDS if fields is None else fields)
+        super().__init__(_installed(POLICY_FIELDS if fields is None else fields))
 
     def decode(self, call: Call, field: Field, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
@@ -513,6 +516,16 @@ class PoliciesPlugin(FieldTransform):
 
     def __repr__(self) -> str:
         return f"<PoliciesPlugin fields={len(self.fields)}>"
+
+
+_BUILT_IN_ROWS = frozenset(POLICY_FIELDS)
+
+
+def _installed(fields: Iterable[Field]) -> list[Field]:
+    """``fields`` less the built-in rows this botocore's models do not know."""
+    from botoware._names import operations
+
+    return [f for f in fields if f not in _BUILT_IN_ROWS or f.operation in operations(f.service)]
 
 
 def _parse_document(text: str) -> dict[str, Any]:

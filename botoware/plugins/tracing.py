@@ -124,6 +124,7 @@ class _CallTrace:
     __slots__ = (
         "attempt_span",
         "attempt_token",
+        "held",
         "pending",
         "pending_ns",
         "span",
@@ -140,9 +141,28 @@ class _CallTrace:
         self.pending_ns = 0
         self.attempt_span: Span | None = None
         self.attempt_token: Token[Context] | None = None
+        self.held = False  # another plugin ends the span (a streamed response): hold_span()
 
 
 _CALL = StashKey[_CallTrace]()
+
+
+def span_of(call: Call) -> Span | None:
+    """The open CLIENT span of ``call``, for plugins that describe a call further."""
+    state = call.stash.get(_CALL, None)
+    return None if state is None else state.span
+
+
+def hold_span(call: Call) -> Span | None:
+    """Take over ending the span of ``call``: at the call's end the tracing plugin still sets
+    its attributes and restores the caller's context, but the caller must ``end()`` the span."""
+    state = call.stash.get(_CALL, None)
+    if state is None:
+        return None
+    state.held = True
+    return state.span
+
+
 _RUN = StashKey["Span"]()
 _ATTEMPTS = StashKey["list[tuple[_Attributes, int]]"]()  # keep-only: failed attempts so far
 
@@ -834,7 +854,8 @@ def _finish(state: _CallTrace) -> None:
         if state.attempt_span is not None:
             state.attempt_span.end()
             state.attempt_span = None
-        state.span.end()
+        if not state.held:
+            state.span.end()
 
 
 def _end_attempt_span(state: _CallTrace) -> None:

@@ -135,7 +135,9 @@ def wire_response(
         raise ValueError(f"{operation_model.name} has no output, but data has {sorted(data)}.")
     protocol = protocol_of(operation_model)
     if operation_model.has_event_stream_output:
-        raise NotImplementedError("botoware.testing cannot write event stream responses.")
+        from botoware.testing._eventstream import event_stream_response
+
+        return event_stream_response(operation_model, data, status_code, headers, request_id)
     out_headers: dict[str, str] = {}
     if protocol == "json":
         body = _json_bytes(_json_value(shape, data)) if shape is not None else b"{}"

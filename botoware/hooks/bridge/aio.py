@@ -124,6 +124,11 @@ class _Content:
     def at_eof(self) -> bool:
         return self._offset >= len(self._data)
 
+    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+        """What aiobotocore's event stream reads from (aiohttp's ``iter_chunks``)."""
+        while not self.at_eof():
+            yield await self.read(65536), True
+
 
 class _Raw:
     """An aiohttp-like raw response over bytes a plugin answered with.
