@@ -41,8 +41,11 @@ types: $(STAMP_DEV)
 docs: $(STAMP_DEV)
 	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
+# One worker per CPU (pytest-xdist); a file's tests stay in one worker, so module-scoped
+# fixtures (a demo run, a Prometheus server) run once. PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP_DEV)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 $(AIO_LOWEST)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(AIO_LOWEST)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import os
 import pickle
 import threading
 from pathlib import Path
@@ -252,52 +253,183 @@ def test_missing_required_file_is_an_error_not_a_fallback(
     assert isinstance(info.value, botoware.BotowareError)
 
 
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [
-        ('{"AccessKeyId": "AKIDX", "SecretAccessKey": "s3cr3t"', "is not valid JSON"),
-        ('["AKIDX", "s3cr3t"]', "holds a JSON list, not an object"),
-        ('{"AccessKeyId": "AKIDX"}', "has no SecretAccessKey"),
-        ('{"AccessKeyId": "AKIDX", "SecretAccessKey": 7}', "SecretAccessKey that is not"),
-        (
-            '{"Version": 2, "AccessKeyId": "AKIDX", "SecretAccessKey": "s3cr3t"}',
-            "Version other than 1",
-        ),
-        (
-            '{"AccessKeyId": "AKIDX", "SecretAccessKey": "s3cr3t", "Expiration": "soon"}',
-            "Expiration that is no ISO 8601 timestamp",
-        ),
-        (
-            '{"AccessKeyId": "AKIDX", "SecretAccessKey": "s3cr3t", '
-            '"Expiration": "2029-12-31T23:00:00Z"}',
-            "expired at 2029-12-31T23:00:00+00:00",
-        ),
-        (b"\xff\xfe\x00AKIDX", "is not UTF-8 text"),
-        (None, "cannot be read: Is a directory"),
-    ],
-)
+_KEYS = '"AccessKeyId": "AKIDX", "SecretAccessKey": "s3cr3t"'
+_ISO = 'expected an ISO 8601 timestamp such as "2030-01-01T00:00:00Z"'
+_STRING = "expected a non-empty string"
+
+# (id, file content, what the error says): content None is a directory, a callable makes
+# the path some other way.
+MALFORMED: list[tuple[str, Any, str]] = [
+    ("truncated JSON", "{" + _KEYS, "is not valid JSON: Expecting ',' delimiter (line 1,"),
+    ("empty file", "", "is not valid JSON: Expecting value (line 1, column 1)"),
+    ("nested too deeply", "[" * 5000, "it nests arrays or objects too deeply"),
+    ("a number too long", '{"AccessKeyId": ' + "7" * 5000 + "}", "a number with too many"),
+    ("not UTF-8", b"\xff\xfe\x00AKIDX", "is not UTF-8 text"),
+    ("an array", '["AKIDX", "s3cr3t"]', "holds a JSON array; expected an object with AccessKeyId"),
+    ("null", "null", "holds a JSON null; expected an object"),
+    ("a string", '"AKIDX s3cr3t"', "holds a JSON string; expected an object"),
+    ("no AccessKeyId", '{"SecretAccessKey": "s3cr3t"}', f"has no AccessKeyId; {_STRING}"),
+    ("no SecretAccessKey", '{"AccessKeyId": "AKIDX"}', f"has no SecretAccessKey; {_STRING}"),
+    (
+        "a number for a key",
+        '{"AccessKeyId": "AKIDX", "SecretAccessKey": 7}',
+        f"has a SecretAccessKey that is a JSON number; {_STRING}",
+    ),
+    (
+        "an empty key",
+        '{"AccessKeyId": "", "SecretAccessKey": "s3cr3t"}',
+        f"has an empty AccessKeyId; {_STRING}",
+    ),
+    (
+        "a key with a line break",
+        '{"AccessKeyId": "AKIDX\\nX-Evil: 1", "SecretAccessKey": "s3cr3t"}',
+        "has an AccessKeyId holding a space, line break, control or non-ASCII character",
+    ),
+    (
+        "a non-ASCII token",
+        "{" + _KEYS + ', "SessionToken": "t\u00f6ken"}',
+        "has a SessionToken holding a space, line break, control or non-ASCII character",
+    ),
+    (
+        "an empty token",
+        "{" + _KEYS + ', "SessionToken": ""}',
+        f"has an empty SessionToken; {_STRING}",
+    ),
+    (
+        "an array for Token",
+        "{" + _KEYS + ', "Token": ["AKIDX"]}',
+        f"has a Token that is a JSON array; {_STRING}",
+    ),
+    ("Version 2", '{"Version": 2, ' + _KEYS + "}", "has Version 2; expected 1, the only"),
+    (
+        "Version a string",
+        '{"Version": "1", ' + _KEYS + "}",
+        "Version that is a JSON string; expected 1",
+    ),
+    ("Version true", '{"Version": true, ' + _KEYS + "}", "Version that is a JSON true; expected 1"),
+    (
+        "AccountId a number",
+        "{" + _KEYS + ', "AccountId": 123456789012}',
+        "AccountId that is a JSON number; expected the 12 digits of an AWS account id as a string",
+    ),
+    (
+        "AccountId too short",
+        "{" + _KEYS + ', "AccountId": "1234"}',
+        "AccountId that is not 12 digits",
+    ),
+    (
+        "Expiration 1e20",
+        "{" + _KEYS + ', "Expiration": "1e20"}',
+        f"has an Expiration botoware cannot read as ISO 8601; {_ISO}",
+    ),
+    ("Expiration inf", "{" + _KEYS + ', "Expiration": "inf"}', "cannot read as ISO 8601"),
+    ("Expiration soon", "{" + _KEYS + ', "Expiration": "soon"}', "cannot read as ISO 8601"),
+    ("Expiration epoch", "{" + _KEYS + ', "Expiration": "1893456000"}', "cannot read as ISO 8601"),
+    (
+        "Expiration offset of 99 hours",
+        "{" + _KEYS + ', "Expiration": "2030-01-01T00:00:00+99:00"}',
+        "cannot read as ISO 8601",
+    ),
+    (
+        "Expiration past year 9999 in UTC",
+        "{" + _KEYS + ', "Expiration": "9999-12-31T23:00:00-05:00"}',
+        f"has an Expiration that is out of range in UTC (years 1 to 9999); {_ISO}",
+    ),
+    (
+        "Expiration a number",
+        "{" + _KEYS + ', "Expiration": 1893456000}',
+        f"has an Expiration that is a JSON number; {_ISO}",
+    ),
+    (
+        "Expiration an object",
+        "{" + _KEYS + ', "Expiration": {"at": "2030"}}',
+        f"has an Expiration that is a JSON object; {_ISO}",
+    ),
+    ("Expiration empty", "{" + _KEYS + ', "Expiration": " "}', f"has an empty Expiration; {_ISO}"),
+    (
+        "expired",
+        "{" + _KEYS + ', "Expiration": "2029-12-31T23:00:00Z"}',
+        "expired at 2029-12-31T23:00:00+00:00",
+    ),
+    ("a directory", None, "is a directory; expected a JSON file"),
+    ("a FIFO", os.mkfifo, "is not a regular file (a FIFO, socket or device); expected a JSON"),
+    (
+        "too large",
+        lambda path: path.write_text("{" + _KEYS + "," + " " * 70_000 + "}"),
+        "is larger than 65536 bytes; expected a small JSON document",
+    ),
+]
+
+
+def _make(path: Path, content: Any) -> Path:
+    """Put ``content`` at ``path`` as MALFORMED describes it."""
+    if content is None:
+        path.mkdir()
+    elif callable(content):
+        content(path)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+@pytest.mark.parametrize(("case", "content", "problem"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_malformed_file_is_an_error_naming_it(
     plain_session: boto3.Session,
     tmp_path: Path,
     clock: _Clock,
-    content: str | bytes | None,
+    case: str,
+    content: Any,
     problem: str,
 ) -> None:
-    """Each kind of broken file fails with the path and the problem, never the content."""
-    file = _File(tmp_path / "aws.json", clock)
-    if content is None:
-        file.path.mkdir()
-    elif isinstance(content, bytes):
-        file.path.write_bytes(content)
-    else:
-        file.path.write_text(content)
+    """Each kind of broken file fails naming the file, the field and what it should hold."""
+    file = _File(_make(tmp_path / "aws.json", content), clock)
     with botoware.install(plain_session, plugins=[_plugin(file)], autoload=False):
         with pytest.raises(CredentialsFileError) as info:
             plain_session.get_credentials()
     message = str(info.value)
     assert f"credentials file {file.path} " in message and problem in message
-    assert "AKIDX" not in message and "s3cr3t" not in message
+    assert "AKIDX" not in message and "s3cr3t" not in message and "\n" not in message
     assert info.value.__context__ is None or "AKIDX" not in str(info.value.__context__)
+
+
+def test_file_under_a_regular_file_cannot_be_read(
+    plain_session: boto3.Session, tmp_path: Path, clock: _Clock
+) -> None:
+    """A path through a file (not a directory) fails with the OS's reason."""
+    (tmp_path / "plain").write_text("{}")
+    file = _File(tmp_path / "plain" / "aws.json", clock)
+    with botoware.install(plain_session, plugins=[_plugin(file)], autoload=False):
+        with pytest.raises(CredentialsFileError, match="cannot be read: Not a directory"):
+            plain_session.get_credentials()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_file_is_an_error_naming_it(
+    plain_session: boto3.Session, creds_file: _File
+) -> None:
+    """A file this process may not read fails with "Permission denied", not a fallback."""
+    creds_file.path.chmod(0)
+    with botoware.install(plain_session, plugins=[_plugin(creds_file)], autoload=False):
+        with pytest.raises(CredentialsFileError, match="cannot be read: Permission denied"):
+            plain_session.get_credentials()
+
+
+@pytest.mark.parametrize(
+    "expiration",
+    ["2030-01-01T02:00:00Z", "2030-01-01T02:00:00+00:00", "2030-01-01T03:00:00.123456+01:00"],
+)
+def test_iso_8601_expirations_are_read(
+    plain_session: boto3.Session, creds_file: _File, expiration: str
+) -> None:
+    """ "Z", an offset and fractions of a second: refreshable keys expiring at that instant."""
+    creds_file.write("AKIDFILE1", minutes=None, Expiration=expiration)
+    with botoware.install(plain_session, plugins=[_plugin(creds_file)], autoload=False):
+        credentials = plain_session.get_credentials()
+    assert credentials.access_key == "AKIDFILE1"
+    expected = datetime.datetime(2030, 1, 1, 2, tzinfo=datetime.timezone.utc)
+    assert abs(credentials._expiry_time - expected) < datetime.timedelta(seconds=1)
 
 
 def test_missing_optional_file_lets_the_chain_continue(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,10 +37,38 @@ class Demo:
         self.out, self.err = out.getvalue(), err.getvalue()
 
 
+class _Collector(BaseHTTPRequestHandler):
+    bodies: list[bytes]
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.bodies.append(self.rfile.read(length))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
-def passed() -> Demo:
-    """A demo run with nothing injected."""
-    return Demo()
+def collector() -> Iterator[tuple[str, list[bytes]]]:
+    """An OTLP/HTTP receiver on 127.0.0.1 keeping the bodies it gets."""
+    bodies: list[bytes] = []
+    handler = type("Collector", (_Collector,), {"bodies": bodies})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", bodies
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def passed(collector: tuple[str, list[bytes]]) -> Demo:
+    """A demo run with nothing injected, exporting its spans to ``collector`` (--otlp)."""
+    return Demo(otlp=collector[0])
 
 
 def test_every_step_passes(passed: Demo) -> None:
@@ -127,41 +157,11 @@ def test_a_taken_port_is_a_message(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"botoware demo: --port {port}: cannot serve metrics" in capsys.readouterr().err
 
 
-class _Collector(BaseHTTPRequestHandler):
-    bodies: list[bytes]
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        self.bodies.append(self.rfile.read(length))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def collector() -> Iterator[tuple[str, list[bytes]]]:
-    """An OTLP/HTTP receiver on 127.0.0.1 keeping the bodies it gets."""
-    bodies: list[bytes] = []
-    handler = type("Collector", (_Collector,), {"bodies": bodies})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", bodies
-    server.shutdown()
-    server.server_close()
-
-
-def test_otlp_exports_the_spans(collector: tuple[str, list[bytes]]) -> None:
+def test_otlp_exports_the_spans(passed: Demo, collector: tuple[str, list[bytes]]) -> None:
     """--otlp URL sends the demo's spans as OTLP/HTTP protobuf to the collector."""
-    url, bodies = collector
-    run = Demo(otlp=url)
-    assert run.code == 0, run.err
+    assert passed.code == 0, passed.err
     names = set()
-    for body in bodies:
+    for body in collector[1]:
         request = ExportTraceServiceRequest.FromString(body)
         for resource in request.resource_spans:
             for scope in resource.scope_spans:
@@ -169,37 +169,88 @@ def test_otlp_exports_the_spans(collector: tuple[str, list[bytes]]) -> None:
     assert {"S3.PutObject", "SNS.Publish", "Lambda.GetPolicy", "transcode video-01.mp4"} <= names
 
 
-def test_console_script_keeps_serving_until_interrupted(tmp_path: Path) -> None:
-    """`botoware demo --keep-serving` serves the metrics after the summary; Ctrl-C exits 0."""
-    script = Path(sys.executable).with_name("botoware")
-    process = subprocess.Popen(
-        [str(script), "demo", "--keep-serving", "--segments", str(SEGMENTS)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+# A subprocess run of the console script with make demo's defaults (2000 segments), kept
+# serving: one run for both tests below. The deadline is for a hang, not for slowness: on a
+# loaded 2-core machine the run takes many times its usual 20 s.
+DEADLINE = 900.0
+_SAMPLE = 'aws_client_calls_total{aws_operation="GetPolicy",aws_service="lambda",outcome="success"}'
+
+
+class ConsoleRun:
+    """``botoware demo --keep-serving`` as a user starts it, scraped, then interrupted."""
+
+    def __init__(self, workdir: Path) -> None:
+        script = Path(sys.executable).with_name("botoware")
+        self.stderr_path = workdir / "stderr.txt"
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stdout: list[str] = []
+        with self.stderr_path.open("w") as stderr:
+            self.process = subprocess.Popen(
+                [str(script), "demo", "--keep-serving"],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.deadline = time.monotonic() + DEADLINE
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def until(self, prefix: str) -> str:
+        """The first stdout line starting with ``prefix``; fails on exit or at the deadline."""
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, self.deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {prefix!r} line in {DEADLINE:.0f} s") from None
+            if line is None:
+                raise AssertionError(f"exited before {prefix!r}:\n{self.output()}")
+            self.stdout.append(line)
+            if line.startswith(prefix):
+                return line
+
+    def output(self) -> str:
+        return "".join(self.stdout) + self.stderr_path.read_text()
+
+    def stop(self) -> int | None:
+        """SIGINT, then the exit code (None if it did not exit within 60 s: then killed)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return None
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """One console-script run: its output up to "Serving", a scrape, its exit after SIGINT."""
+    run = ConsoleRun(tmp_path_factory.mktemp("demo-console"))
+    seen: dict[str, object] = {}
     try:
-        assert process.stdout is not None
-        serving = next(line for line in process.stdout if line.startswith("Serving "))
-        url = serving.split()[1]
-        scraped = urllib.request.urlopen(url, timeout=10).read().decode()
-        labels = 'aws_operation="GetPolicy",aws_service="lambda",outcome="success"'
-        sample = f"aws_client_calls_total{{{labels}}}"
-        assert f"{sample} 1.0" in scraped
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        url = run.until("Serving ").split()[1]
+        seen["scraped"] = urllib.request.urlopen(url, timeout=60).read().decode()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        seen["code"] = run.stop()
+        seen["output"] = run.output()
+    yield seen
 
 
-def test_make_demo_default_run_passes() -> None:
-    """`botoware demo` as `make demo` runs it (2000 segments) exits 0."""
-    script = Path(sys.executable).with_name("botoware")
-    done = subprocess.run(
-        [str(script), "demo"], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "2000 segment keys listed in 8 pages of 250" in done.stderr
+def test_make_demo_default_run_passes(console: dict[str, object]) -> None:
+    """`botoware demo` with make demo's defaults (2000 segments) passes every step."""
+    output = str(console["output"])
+    assert "2000 segment keys listed in 8 pages of 250" in output, output
+    assert "botoware demo passed" in output
+
+
+def test_console_script_keeps_serving_until_interrupted(console: dict[str, object]) -> None:
+    """--keep-serving serves the metrics after the summary; Ctrl-C (SIGINT) exits 0."""
+    assert f"{_SAMPLE} 1.0" in str(console["scraped"])
+    assert console["code"] == 0, console["output"]

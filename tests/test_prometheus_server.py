@@ -41,7 +41,9 @@ TARGET_LABELS = {
     "container": "app",
     "endpoint": "metrics",
 }
-DEADLINE = 30.0  # seconds for Prometheus to start, scrape and answer
+# Seconds for Prometheus to start, scrape and answer: spent only when it does not, and on a
+# loaded machine (parallel test workers, other builds) it starts many times slower than alone.
+DEADLINE = 120.0
 T = TypeVar("T")
 
 
@@ -125,20 +127,7 @@ def scraped(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "        labels:\n"
             + "".join(f"          {name}: {value}\n" for name, value in TARGET_LABELS.items())
         )
-        port = _free_port()
-        log = workdir / "prometheus.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--enable-feature=exemplar-storage",
-                ],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+        process, port, log = _start(binary, config, workdir)
         try:
             yield Scraped(f"http://127.0.0.1:{port}", target, trace_id, log)
         finally:
@@ -148,6 +137,45 @@ def scraped(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _start(binary: str, config: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """Prometheus listening on a free loopback port, ready to answer.
+
+    The port is free when picked, but another process (a parallel test worker) may take it
+    before Prometheus binds it: then Prometheus exits, or another server answers, and a new
+    port is tried.
+    """
+    for attempt in range(5):
+        port = _free_port()
+        log = workdir / f"prometheus-{attempt}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={workdir / f'data-{attempt}'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--enable-feature=exemplar-storage",
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + DEADLINE
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5) as r:
+                    if b"Prometheus" in r.read():
+                        return process, port, log
+            except OSError:  # not listening yet, or not ready (503)
+                pass
+            time.sleep(0.25)  # polling another process as it starts
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if b"address already in use" not in log.read_bytes():
+            pytest.fail(f"Prometheus did not get ready; its log:\n{log.read_text()}")
+    pytest.fail("Prometheus found no free port in 5 tries")
 
 
 def test_prometheus_scrapes_the_call_count(scraped: Scraped) -> None:

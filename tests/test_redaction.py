@@ -1,7 +1,10 @@
 """Redaction: with every built-in plugin on, no secret reaches spans, metrics or botoware's logs.
 
 A workload touching credentials, secrets and payloads (S3 put/get/presign, SQS messages,
-Secrets Manager, STS, DynamoDB, a validation error quoting a value, a throttled attempt), then
+Secrets Manager, STS, DynamoDB, a throttled attempt, and failures whose messages quote the
+values: botocore's validation of a DynamoDB item and of S3 metadata, boto3's DynamoDB
+serializer, http.client refusing an S3 metadata header with a PEM in it, and a service's
+validation error, several with multi-line values), then
 the ``botoware demo`` workload (:class:`botoware.contrib.demo.workload.Transcoder`, smaller),
 run against moto with logging at DEBUG and credentials from the credentials plugin's file.
 Every exported span (attributes, events, links, resource, status), the whole metrics
@@ -50,6 +53,13 @@ PROMPT = "redactme-bedrock-prompt-0001"
 SYSTEM_PROMPT = "redactme-bedrock-system-prompt-0001"
 COMPLETION = "redactme-bedrock-completion-0001"
 TOOL_ARGUMENT = "redactme-bedrock-tool-argument-0001"
+# Multi-line values: each line is a secret of its own, the scan looks for every one.
+ITEM_LINES = ("redactme-dynamodb-item-line-one-0001", "redactme-dynamodb-item-line-two-0001")
+SERIALIZED_LINES = ("redactme-serializer-line-one-0001", "redactme-serializer-line-two-0001")
+PEM_LINE = "MIIEvRedactMePemBodyLine0000000000000000000000000001"
+PEM = f"-----BEGIN PRIVATE KEY-----\n{PEM_LINE}\n-----END PRIVATE KEY-----"
+METADATA_LINE = "redactme-non-ascii-metadata-line-0001-\u00e9"
+NUMERIC_VALUE = "redactme-not-a-number-0001"
 
 
 @dataclass
@@ -186,6 +196,7 @@ def _workload(session: boto3.Session, moto_url: str) -> list[str]:
     item = {"pk": {"S": "k"}, "secret": {"S": ITEM_VALUE}}
     dynamodb.put_item(TableName="redaction-table", Item=item)
     assert dynamodb.get_item(TableName="redaction-table", Key={"pk": {"S": "k"}})["Item"] == item
+    _failures(session, moto_url)
     return urls
 
 
@@ -271,6 +282,33 @@ def _bedrock(session: boto3.Session) -> None:
     }
     body = bedrock.invoke_model(modelId=_CLAUDE, body=json.dumps(request))["body"].read()
     assert COMPLETION.encode() in body
+
+
+class _Opaque:
+    """A value boto3's DynamoDB serializer cannot serialize; its text spans two lines."""
+
+    def __str__(self) -> str:
+        return "\n".join(SERIALIZED_LINES)
+
+
+def _failures(session: boto3.Session, moto_url: str) -> None:
+    """Calls whose exceptions quote the offending values, several of them multi-line."""
+    dynamodb = session.client("dynamodb", endpoint_url=moto_url)
+    with pytest.raises(botocore.exceptions.ParamValidationError):
+        item = {"pk": {"S": "k"}, "secret": "\n".join(ITEM_LINES)}  # a str, not an AttributeValue
+        dynamodb.put_item(TableName="redaction-table", Item=item)
+    table = session.resource("dynamodb", endpoint_url=moto_url).Table("redaction-table")
+    with pytest.raises(TypeError, match="Unsupported type"):
+        table.put_item(Item={"pk": "k", "secret": _Opaque()})
+    with pytest.raises(botocore.exceptions.ClientError, match="ValidationException"):
+        item = {"pk": {"S": "k"}, "amount": {"N": NUMERIC_VALUE}}
+        dynamodb.put_item(TableName="redaction-table", Item=item)
+    s3 = session.client("s3", endpoint_url=moto_url)
+    with pytest.raises(botocore.exceptions.HTTPClientError, match="Invalid header value"):
+        s3.put_object(Bucket="redaction-bucket", Key="pem", Body=b"", Metadata={"certificate": PEM})
+    with pytest.raises(botocore.exceptions.ParamValidationError, match="Non ascii"):
+        metadata = {"certificate": f"{PEM}\n{METADATA_LINE}"}
+        s3.put_object(Bucket="redaction-bucket", Key="pem", Body=b"", Metadata=metadata)
 
 
 def _signatures(urls: list[str]) -> set[str]:
@@ -382,6 +420,11 @@ SECRETS: dict[str, str | bytes] = {
     "Bedrock system prompt": SYSTEM_PROMPT,
     "Bedrock completion": COMPLETION,
     "Bedrock tool argument": TOOL_ARGUMENT,
+    **{f"DynamoDB item value, line {i}": line for i, line in enumerate(ITEM_LINES, 1)},
+    **{f"unserializable value, line {i}": line for i, line in enumerate(SERIALIZED_LINES, 1)},
+    "PEM in S3 metadata": PEM_LINE,
+    "non-ASCII S3 metadata line": METADATA_LINE,
+    "DynamoDB number that is not one": NUMERIC_VALUE,
 }
 
 
@@ -426,3 +469,39 @@ def test_the_scan_sees_what_it_scans(captured: Captured) -> None:
     assert 'aws_client_calls_total{aws_operation="SendMessage"' in captured.metrics
     assert names.count("chat anthropic.claude-3-haiku-20240307-v1:0") == 3  # the genai plugin's
     assert "gen_ai_client_token_usage_sum" in captured.metrics
+    assert 'aws_client_calls_total{operation="SendMessage"' in captured.metrics
+
+
+def _exception_events(captured: Captured) -> dict[str, list[str]]:
+    """exception.message and exception.stacktrace of every span's exception events, by span."""
+    found: dict[str, list[str]] = {}
+    for text in captured.spans:
+        span = json.loads(text)
+        for event in span["events"]:
+            if event["name"] == "exception":
+                attributes = event["attributes"]
+                found.setdefault(span["name"], []).append(
+                    attributes["exception.message"] + "\n" + attributes["exception.stacktrace"]
+                )
+    return found
+
+
+@pytest.mark.parametrize(
+    ("span", "says"),
+    [
+        (
+            "DynamoDB.PutItem",
+            "Invalid type for parameter Item.secret, type: <class 'str'>, "
+            "valid types: <class 'dict'>",
+        ),
+        ("DynamoDB.PutItem", "Unsupported type \"<class 'test_redaction._Opaque'>\""),
+        ("DynamoDB.PutItem", "The parameter cannot be converted to a numeric value"),
+        ("S3.PutObject", "An HTTP Client raised an unhandled exception: Invalid header value"),
+        ("S3.PutObject", 'Non ascii characters found in S3 metadata for key "certificate"'),
+        ("Secrets Manager.CreateSecret", "Invalid type for parameter SecretString, type: "),
+    ],
+)
+def test_errors_keep_their_type_path_and_reason(captured: Captured, span: str, says: str) -> None:
+    """Exception events left out the values, not what failed: the path and the reason stay."""
+    events = _exception_events(captured).get(span, [])
+    assert any(says in event for event in events), events

@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import os
+import stat
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -33,7 +34,6 @@ from typing import TYPE_CHECKING, Any, final
 
 from botocore.credentials import CredentialProvider, Credentials, RefreshableCredentials
 from botocore.exceptions import CredentialRetrievalError
-from botocore.utils import parse_timestamp
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
@@ -96,13 +96,149 @@ class _Missing(Exception):
     """The file does not exist (a separate case: ``required=False`` passes on it)."""
 
 
+class _Problem(Exception):
+    """What is wrong with the file, in words for :class:`CredentialsFileError`."""
+
+
 # -------------------------------------------------------------------------------------------
 # Reading the file
 # -------------------------------------------------------------------------------------------
 
 
-def _utc(value: datetime.datetime) -> datetime.datetime:
-    return value.replace(tzinfo=datetime.timezone.utc) if value.tzinfo is None else value
+_EXAMPLE_EXPIRATION = "2030-01-01T00:00:00Z"
+_MAX_BYTES = 64 * 1024  # a credentials file holds a few hundred bytes
+_KEY_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Token")
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in JSON's words (never the value itself: it may be a key)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _a(field: str) -> str:
+    return f"an {field}" if field[0] in "AEIOU" else f"a {field}"
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; raises _Missing, or _Problem naming what is wrong."""
+    problem: str | None = None
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise _Missing from None
+    except OSError as exc:
+        problem = f"cannot be read: {exc.strerror or type(exc).__name__}"
+    else:
+        if stat.S_ISDIR(mode):
+            problem = "is a directory; expected a JSON file"
+        elif not stat.S_ISREG(mode):
+            problem = "is not a regular file (a FIFO, socket or device); expected a JSON file"
+    if problem is None:
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(_MAX_BYTES + 1)
+        except FileNotFoundError:  # replaced between stat() and open()
+            raise _Missing from None
+        except OSError as exc:
+            problem = f"cannot be read: {exc.strerror or type(exc).__name__}"
+        else:
+            if len(raw) > _MAX_BYTES:
+                problem = f"is larger than {_MAX_BYTES} bytes; expected a small JSON document"
+            else:
+                try:
+                    return raw.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    problem = "is not UTF-8 text"
+    raise _Problem(problem)
+
+
+def _expiry(value: object) -> datetime.datetime:
+    """The Expiration as an aware UTC datetime; raises _Problem saying what is wrong."""
+    expected = f'expected an ISO 8601 timestamp such as "{_EXAMPLE_EXPIRATION}"'
+    if not isinstance(value, str):
+        raise _Problem(f"has an Expiration that is a JSON {_kind(value)}; {expected}")
+    if not value.strip():
+        raise _Problem(f"has an empty Expiration; {expected}")
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):  # datetime.fromisoformat reads "Z" only from Python 3.11
+        text = text[:-1] + "+00:00"
+    problem: str | None = None
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        return parsed.astimezone(datetime.timezone.utc)
+    except ValueError:
+        problem = "has an Expiration botoware cannot read as ISO 8601"
+    except OverflowError:
+        problem = "has an Expiration that is out of range in UTC (years 1 to 9999)"
+    raise _Problem(f"{problem}; {expected} (UTC when it has no offset)")
+
+
+def _key(data: dict[str, Any], field: str, *, required: bool) -> str | None:
+    """A key field's value: a non-empty string of printable ASCII, as AWS issues them."""
+    value = data.get(field)
+    expected = "expected a non-empty string"
+    if value is None:
+        if required:
+            raise _Problem(f"has no {field}; {expected}")
+        return None
+    if not isinstance(value, str):
+        raise _Problem(f"has {_a(field)} that is a JSON {_kind(value)}; {expected}")
+    if not value:
+        raise _Problem(f"has an empty {field}; {expected}")
+    if not (value.isascii() and value.isprintable()) or any(c.isspace() for c in value):
+        # It would go into HTTP headers, where the request would fail quoting it.
+        raise _Problem(
+            f"has {_a(field)} holding a space, line break, control or non-ASCII character; "
+            "expected the key exactly as AWS issued it"
+        )
+    return value
+
+
+def _fields(data: Any) -> dict[str, Any]:
+    """Check the document's fields; raises _Problem saying which is wrong and what fits."""
+    if not isinstance(data, dict):
+        raise _Problem(
+            f"holds a JSON {_kind(data)}; expected an object with AccessKeyId and SecretAccessKey"
+        )
+    if "Version" in data:
+        version = data["Version"]
+        if _kind(version) == "number" and version == 1:
+            pass
+        elif _kind(version) == "number":
+            raise _Problem(
+                f"has Version {version}; expected 1, the only credential_process format "
+                "botoware knows"
+            )
+        else:
+            raise _Problem(f"has a Version that is a JSON {_kind(version)}; expected 1")
+    # "Token" is the container-credentials spelling of "SessionToken".
+    token_field = "SessionToken" if data.get("SessionToken") is not None else "Token"
+    keys: dict[str, Any] = {
+        "access_key": _key(data, "AccessKeyId", required=True),
+        "secret_key": _key(data, "SecretAccessKey", required=True),
+        "token": _key(data, token_field, required=False),
+    }
+    account = data.get("AccountId")
+    if account is not None and not (
+        isinstance(account, str) and len(account) == 12 and account.isdigit()
+    ):
+        described = f"a JSON {_kind(account)}" if not isinstance(account, str) else "not 12 digits"
+        raise _Problem(
+            f"has an AccountId that is {described}; expected the 12 digits of an AWS account "
+            'id as a string, such as "123456789012"'
+        )
+    keys["account_id"] = account
+    return keys
 
 
 def _read_file(path: Path, now: datetime.datetime, method: str) -> dict[str, Any]:
@@ -111,75 +247,40 @@ def _read_file(path: Path, now: datetime.datetime, method: str) -> dict[str, Any
     :return: ``{"access_key", "secret_key", "token", "expiry_time", "account_id"}``;
         ``expiry_time`` is an ISO 8601 string, or None when the file has no ``Expiration``.
     :raises CredentialsFileError: unreadable, not JSON, a missing or mistyped field,
-        an unknown ``Version``, or credentials that have expired already.
+        an unknown ``Version``, or credentials that have expired already. The message names
+        the file, the field and what it should hold, never a value of the file.
     """
+    try:
+        return _parse(path, now)
+    except _Problem as exc:
+        raise CredentialsFileError(path, str(exc), method) from None
+
+
+def _parse(path: Path, now: datetime.datetime) -> dict[str, Any]:
+    text = _read_text(path)
     # Problems are raised outside the ``except`` blocks so that no exception holding the
     # file's text (JSONDecodeError keeps the whole document) rides along as __context__.
     problem: str | None = None
-    text = ""
     data: Any = None
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _Missing from None
-    except UnicodeDecodeError:
-        problem = "is not UTF-8 text"
-    except OSError as exc:
-        problem = f"cannot be read: {exc.strerror or type(exc).__name__}"
-    if problem is None:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problem = f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    except RecursionError:
+        problem = "is not valid JSON botoware can read: it nests arrays or objects too deeply"
+    except ValueError:  # an integer past sys.get_int_max_str_digits()
+        problem = "is not valid JSON botoware can read: it holds a number with too many digits"
     del text
     if problem is not None:
-        raise CredentialsFileError(path, problem, method)
-    if not isinstance(data, dict):
-        raise CredentialsFileError(
-            path, f"holds a JSON {type(data).__name__}, not an object with AccessKeyId", method
-        )
-    if "Version" in data and data["Version"] != 1:
-        raise CredentialsFileError(
-            path,
-            "has a Version other than 1, the only credential_process format botoware knows",
-            method,
-        )
-    keys: dict[str, Any] = {}
-    # "Token" is the container-credentials spelling of "SessionToken".
-    token_field = "SessionToken" if data.get("SessionToken") is not None else "Token"
-    for field, key, required in (
-        ("AccessKeyId", "access_key", True),
-        ("SecretAccessKey", "secret_key", True),
-        (token_field, "token", False),
-        ("AccountId", "account_id", False),
-    ):
-        value = data.get(field)
-        if value is None and required:
-            raise CredentialsFileError(path, f"has no {field}", method)
-        if value is not None and (not isinstance(value, str) or not value):
-            raise CredentialsFileError(
-                path, f"has a {field} that is not a non-empty string", method
-            )
-        keys[key] = value
-    expiration = data.get("Expiration")
+        raise _Problem(problem)
+    keys = _fields(data)
     keys["expiry_time"] = None
-    if expiration is not None:
-        expiry: datetime.datetime | None = None
-        if isinstance(expiration, str):
-            try:
-                expiry = _utc(parse_timestamp(expiration))
-            except (ValueError, OverflowError, TypeError):
-                expiry = None
-        if expiry is None:
-            raise CredentialsFileError(
-                path, "has an Expiration that is no ISO 8601 timestamp", method
-            )
+    if data.get("Expiration") is not None:
+        expiry = _expiry(data["Expiration"])
         if expiry <= now:
-            raise CredentialsFileError(
-                path,
+            raise _Problem(
                 f"holds credentials that expired at {expiry.isoformat()}; whatever writes the "
-                "file has not refreshed it",
-                method,
+                "file has not refreshed it"
             )
         keys["expiry_time"] = expiry.isoformat()
     return keys
@@ -341,7 +442,7 @@ class JsonFileProvider(CredentialProvider):
             keys["access_key"],
             keys["secret_key"],
             keys["token"],
-            parse_timestamp(keys["expiry_time"]),
+            datetime.datetime.fromisoformat(keys["expiry_time"]),
             refresh_using=self._refresh,
             method=self._method,
             time_fetcher=self._now,

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 import weakref
@@ -61,6 +62,7 @@ from botoware.errors import ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
 from botoware.hooks.specs import STEP_OUT
+from botoware.plugins import _errors
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
@@ -722,7 +724,8 @@ class MetricsPlugin:
     def _report(self, hook: str) -> None:
         level = logging.DEBUG if self._failed else logging.ERROR
         self._failed = True
-        logger.log(level, "metrics failed in %s; the AWS call goes on", hook, exc_info=True)
+        exc_info = _errors.loggable(sys.exc_info()[1])
+        logger.log(level, "metrics failed in %s; the AWS call goes on", hook, exc_info=exc_info)
 
 
 _DEFAULT: MetricsPlugin | None = None

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, final
 from botocore.model import ListShape, MapShape, StructureShape
 
 from botoware.errors import ConfigurationError
+from botoware.plugins import _errors
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -417,9 +418,9 @@ class FieldTransform:
                 call.service_id,
                 call.operation,
                 field.name,
-                exc,
+                _errors.redacted(exc) or exc,
                 # A ValueError is data botoware cannot read; anything else is a bug to see.
-                exc_info=not isinstance(exc, ValueError),
+                exc_info=False if isinstance(exc, ValueError) else _errors.loggable(exc),
             )
             return value
 

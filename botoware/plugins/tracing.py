@@ -27,7 +27,6 @@ import json
 import logging
 import sys
 import time
-import traceback
 import warnings
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, final
@@ -40,6 +39,7 @@ from botoware.errors import BotowareWarning, ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
 from botoware.hooks.specs import STEP_OUT
+from botoware.plugins import _errors
 from botoware.plugins._aws_attributes import (
     LEGACY_RETRY_ATTEMPTS,
     LEGACY_STATUS_CODE,
@@ -97,8 +97,6 @@ _RESEND_COUNT = "http.request.resend_count"
 _ERROR_TYPE = "error.type"
 _REQUEST_ID = "aws.request_id"
 _EXTENDED_REQUEST_ID = "aws.extended_request_id"
-_EXCEPTION_MESSAGE = "exception.message"
-_EXCEPTION_STACKTRACE = "exception.stacktrace"
 
 # OpenTelemetry's suppression keys live in opentelemetry.context under private names; the plain
 # string is the older spelling opentelemetry-instrumentation still sets and honours.
@@ -699,7 +697,8 @@ class TracingPlugin:
     def _report(self, hook: str) -> None:
         level = logging.DEBUG if self._failed else logging.ERROR
         self._failed = True
-        logger.log(level, "tracing failed in %s; the AWS call goes on", hook, exc_info=True)
+        exc_info = _errors.loggable(sys.exc_info()[1])
+        logger.log(level, "tracing failed in %s; the AWS call goes on", hook, exc_info=exc_info)
 
     def _deferred(self, current: Context) -> bool:
         """True when opentelemetry-instrumentation-botocore already traces this call.
@@ -937,29 +936,12 @@ def _error_code(parsed: Mapping[str, Any] | None, status: int) -> str:
 
 def _record_client_error(span: Span, parsed: dict[str, Any], operation: str) -> None:
     """Record the ClientError botocore raises right after ``after_call``."""
-    from botocore.exceptions import ClientError
-
-    span.record_exception(ClientError(parsed, operation))  # type: ignore[arg-type]
+    _errors.record_client_error(span, parsed, operation)
 
 
 def _record_exception(span: Span, exception: BaseException) -> None:
-    from botocore.exceptions import ParamValidationError
-
-    if isinstance(exception, ParamValidationError):
-        # Its report quotes the offending parameter values, which may be secrets.
-        message = _redacted_validation_report(str(exception))
-        frames = traceback.format_tb(exception.__traceback__)
-        header = "Traceback (most recent call last):\n"
-        stack = header + "".join(frames) + f"{_type_name(exception)}: {message}\n"
-        span.record_exception(
-            exception, {_EXCEPTION_MESSAGE: message, _EXCEPTION_STACKTRACE: stack}
-        )
-    else:
-        span.record_exception(exception)
-
-
-def _redacted_validation_report(report: str) -> str:
-    return "\n".join(line.split(", value:", 1)[0] for line in report.splitlines())
+    # Validation and serialization errors quote the offending values, which may be secrets.
+    _errors.record(span, exception)
 
 
 _INSTRUMENTOR = "opentelemetry.instrumentation.botocore"

@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import math
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,16 @@ PAGE_SIZE = 250
 # current; in the calling thread every transfer call is a child of the flow's span.
 _IN_THIS_THREAD = TransferConfig(use_threads=False)
 _WORKERS = 4
+# The local server shares the machine (often its process, too) with the workload, so on a
+# loaded machine one answer can take long. A timeout would make botocore send the call again,
+# and a repeated CreateRole, CreateFunction or Publish fails or doubles what the steps check;
+# on loopback a slow answer is never a lost one.
+_READ_TIMEOUT = 600
+# How long the worker polls for job messages, and how long a received one stays invisible to
+# other receives: both far beyond what a loaded machine takes, neither spent when all is well
+# (SNS delivers to SQS before Publish answers).
+_JOB_WAIT = 120.0
+_VISIBILITY_TIMEOUT = 600
 
 
 class StepFailed(Exception):
@@ -149,7 +160,7 @@ class Transcoder:
 
         def client(service: str) -> Any:
             # More connections than workers: the segment writers share this S3 client.
-            config = Config(max_pool_connections=_WORKERS * 2)
+            config = Config(max_pool_connections=_WORKERS * 2, read_timeout=_READ_TIMEOUT)
             return boto.client(service, endpoint_url=endpoint_url, config=config)
 
         self.s3 = client("s3")
@@ -336,18 +347,23 @@ class Transcoder:
         outbox = self.s3r.Bucket(self.outbox)
         table = self.dynamodb.Table(self.table_name)
         linked = 0
-        for _ in range(10):
-            if not pending:
-                break
+        deadline = time.monotonic() + _JOB_WAIT
+        while pending and time.monotonic() < deadline:
             received = self.sqs.receive_message(
                 QueueUrl=self.created.queue_url,
                 MaxNumberOfMessages=10,
                 WaitTimeSeconds=1,
+                VisibilityTimeout=_VISIBILITY_TIMEOUT,
                 MessageAttributeNames=["All"],
             )
             for message in received.get("Messages", []):
                 job = json.loads(json.loads(message["Body"])["Message"])
                 video = job["key"]
+                if video not in pending:  # delivered twice: SQS promises at least once
+                    self.sqs.delete_message(
+                        QueueUrl=self.created.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+                    continue
                 parent = extract(message)  # the producer's span, carried through SNS and SQS
                 if trace.get_current_span(parent).get_span_context().is_valid:
                     linked += 1
