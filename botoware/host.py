@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
+import sys
 import threading
 import warnings
 import weakref
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, final
 import boto3
 import pluggy
 
-from botoware import _loading
+from botoware import _loading, _redaction
 from botoware.errors import BotowareWarning, PluginError
 from botoware.hooks import bridge, specs
 from botoware.hooks.markers import PROJECT_NAME
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     import botocore.session
     from botocore.client import BaseClient
     from pluggy import HookCaller, HookImpl
+
+    from botoware.hooks.call import Call
 
 
 logger = logging.getLogger("botoware")
@@ -217,11 +221,33 @@ class _Manager(pluggy.PluginManager):
         super().__init__(PROJECT_NAME)
         self.add_hookspecs(specs)
 
+    def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
+        if name not in _SPEC_NAMES:
+            return None  # one host per session: skip the specs module's other names quickly
+        return super().parse_hookspec_opts(module_or_class, name)
+
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        if name not in _SPEC_NAMES:
+            return None  # the proxy holds hooks only; skip pluggy's static lookup of the rest
         opts = super().parse_hookimpl_opts(plugin, name)
         if opts is None and name in _SPEC_NAMES and inspect.isroutine(getattr(plugin, name)):
             return {}
         return opts
+
+
+# Where an observer's BaseException waits while pluggy runs the other plugins (hooks with
+# wrappers only; direct dispatch defers it in _compile).
+_DEFERRED: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
+    "botoware_deferred", default=None
+)
+
+
+def _defer(exc: BaseException) -> None:
+    """Hold ``exc`` until the other plugins ran this hook, or raise it if nothing holds it."""
+    box = _DEFERRED.get()
+    if box is None:
+        raise exc
+    box.append(exc)
 
 
 def _isolate(function: Callable[..., Any], report: Callable[[str], None], hook: str) -> Any:
@@ -231,6 +257,9 @@ def _isolate(function: Callable[..., Any], report: Callable[[str], None], hook: 
             return function(*args)
         except Exception:
             report(hook)
+            return None
+        except BaseException as exc:  # KeyboardInterrupt, CancelledError: the user's, later
+            _defer(exc)
             return None
 
     return isolated
@@ -252,6 +281,9 @@ def _isolate_wrapper(function: Callable[..., Any], report: Callable[[str], None]
         except Exception:
             report(hook)
             inner = None
+        except BaseException as exc:
+            _defer(exc)
+            inner = None
         error: BaseException | None = None
         result: Any = None
         try:
@@ -266,9 +298,12 @@ def _isolate_wrapper(function: Callable[..., Any], report: Callable[[str], None]
                     inner.throw(error)
             except StopIteration:
                 pass
-            except BaseException as exc:
+            except Exception as exc:
                 if exc is not error:
                     report(hook)
+            except BaseException as exc:
+                if exc is not error:
+                    _defer(exc)
             else:
                 report(hook)  # yielded twice
                 inner.close()
@@ -303,17 +338,6 @@ def _scope_matches(scope: tuple[str, ...] | None, service: str, operation: str) 
     if scope is None:
         return True
     return any(p in (service, f"{service}.*", f"{service}.{operation}") for p in scope)
-
-
-def _widest(patterns: set[str | None]) -> set[str | None]:
-    """Event suffixes without overlap: None (every call) wins, then a whole service."""
-    if None in patterns:
-        return {None}
-    return {
-        p
-        for p in patterns
-        if p is not None and (p.split(".")[0] == p or p.split(".")[0] not in patterns)
-    }
 
 
 # -------------------------------------------------------------------------------------------
@@ -416,11 +440,25 @@ def _compile(
 ) -> Callable[..., Any]:
     """One callable running ``impls`` with keyword arguments, as pluggy's ``_multicall`` would."""
     if any(impl.wrapper or impl.hookwrapper for impl in impls):
+        if firstresult:
 
-        def through_pluggy(**kwargs: Any) -> Any:
-            return hookexec(hook, impls, kwargs, firstresult)
+            def through_pluggy(**kwargs: Any) -> Any:
+                return hookexec(hook, impls, kwargs, firstresult)
 
-        return through_pluggy
+            return through_pluggy
+
+        def observed_through_pluggy(**kwargs: Any) -> Any:
+            box: list[BaseException] = []
+            token = _DEFERRED.set(box)
+            try:
+                hookexec(hook, impls, kwargs, firstresult)
+            finally:
+                _DEFERRED.reset(token)
+            if box:
+                raise box[0]
+            return None
+
+        return observed_through_pluggy
     order = [(impl.function, impl.argnames, impl.plugin_name) for impl in reversed(impls)]
     if len(order) == 1:
         [(function, argnames, name)] = order
@@ -432,19 +470,42 @@ def _compile(
 
         return one
 
-    def each(**kwargs: Any) -> Any:
+    if firstresult:
+
+        def decide(**kwargs: Any) -> Any:
+            leaving: list[str] | None = None
+            for function, argnames, name in order:
+                result = function(*[kwargs[name] for name in argnames])
+                if result is None:
+                    continue
+                if result is STEP_OUT:
+                    leaving = [name] if leaving is None else [*leaving, name]
+                else:
+                    return result
+            return None if leaving is None else bridge.StepOut(tuple(leaving))
+
+        return decide
+
+    def observe(**kwargs: Any) -> Any:
+        # A BaseException (KeyboardInterrupt, SystemExit, CancelledError) raised by one
+        # plugin reaches the user only after every other plugin ran this hook: a later
+        # plugin may hold per-call state (a span, an attached context) that must end.
         leaving: list[str] | None = None
+        raised: BaseException | None = None
         for function, argnames, name in order:
-            result = function(*[kwargs[name] for name in argnames])
-            if result is None:
+            try:
+                result = function(*[kwargs[name] for name in argnames])
+            except BaseException as exc:
+                if raised is None:
+                    raised = exc
                 continue
             if result is STEP_OUT:
                 leaving = [name] if leaving is None else [*leaving, name]
-            elif firstresult:
-                return result
+        if raised is not None:
+            raise raised
         return None if leaving is None else bridge.StepOut(tuple(leaving))
 
-    return each
+    return observe
 
 
 # -------------------------------------------------------------------------------------------
@@ -460,6 +521,8 @@ class _Registered:
     hooks: tuple[str, ...]
     scope: tuple[str, ...] | None
     providers: list[str]
+    # How many active installations asked for this plugin: it leaves at zero.
+    owners: int = 1
 
 
 @final
@@ -471,12 +534,14 @@ class _SessionHost:
         self._pm = _Manager()
         self._lock = threading.RLock()
         self._plugins: dict[str, _Registered] = {}
+        self._registry = bridge.registry_of(session)
         self._clients: weakref.WeakSet[BaseClient] = weakref.WeakSet()
+        # Registered while attached, never taken away before detach: a call in flight keeps
+        # every hook of the plugins it started with, its ending included (see _Plans).
         self._handlers: dict[str, tuple[str, bridge.Handler]] = {}
-        # Terminal event patterns stay registered while attached, so that a call in flight
-        # when its plugin is uninstalled still ends in that plugin (see _Plans).
-        self._terminal_patterns: set[str | None] = set()
         self.plans = _Plans.of(self._pm, {})
+        self.in_flight: set[Call] = set()
+        self.draining = False
         # Services whose botocore retry handler botoware holds (None: every service).
         self._retry_services: frozenset[str] | None = frozenset()
         self._retry_handlers: weakref.WeakKeyDictionary[object, bridge.Handler] = (
@@ -488,9 +553,6 @@ class _SessionHost:
         self._prefix = f"botoware-{id(self):x}"
         self._hook_handlers = bridge.make_handlers(self, session)
         self._page_iterator_cls = bridge.make_page_iterator_class(self)
-        self._class_handler = bridge.make_client_class_handler(
-            bridge.make_client_mixin(self._adopt_new)
-        )
 
     # ---- what the bridge asks --------------------------------------------------------
 
@@ -503,6 +565,12 @@ class _SessionHost:
             self._prepared.add(client)
             self._place_retries(client)
 
+    def drained(self) -> None:
+        """The last call in flight returned after the last plugin left: detach now."""
+        with self._lock:
+            if self.draining and not self.in_flight:
+                self._detach()
+
     def report(self, plugin: str, hook: str) -> None:
         """Log an observer hook's exception: loudly the first time, then at debug level."""
         key = (plugin, hook)
@@ -513,7 +581,7 @@ class _SessionHost:
             "botoware plugin %r raised in %s; the AWS call continues without it",
             plugin,
             hook,
-            exc_info=True,
+            exc_info=_redaction.loggable(sys.exc_info()[1]),  # no user values in the log
         )
 
     # ---- plugins --------------------------------------------------------------------
@@ -529,50 +597,81 @@ class _SessionHost:
         reg = self._plugins[name]
         return PluginInfo(name, reg.source, reg.hooks, reg.scope)
 
-    def add(self, loaded: Iterable[tuple[str, str, object]], scan: bool = True) -> list[str]:
-        """Register plugins not registered yet; return the names this call added."""
+    def add(self, loaded: Iterable[tuple[str, str, object]]) -> list[str]:
+        """Register the plugins; return the names this installation now owns a share of.
+
+        A plugin already registered (by name, or the same object under another name) is not
+        registered twice: the installation shares it, and it stays until every installation
+        that asked for it is uninstalled.
+        """
         added: list[str] = []
+        owned: list[str] = []
         with self._lock:
-            originals = [reg.original for reg in self._plugins.values()]
             for name, source, plugin in loaded:
-                if name in self._plugins or any(plugin is o for o in originals):
+                found = self._plugins.get(name)
+                if found is None:
+                    found_name = next(
+                        (n for n, reg in self._plugins.items() if reg.original is plugin), None
+                    )
+                    if found_name is not None:
+                        name, found = found_name, self._plugins[found_name]
+                if found is not None:
+                    if name not in owned:
+                        found.owners += 1
+                        owned.append(name)
                     continue
                 hooks = check_plugin(name, source, plugin)
                 proxy = _proxy(name, plugin, self.report)
                 try:
                     self._pm.register(proxy, name=name)
                 except pluggy.PluginValidationError as exc:
+                    self._release(owned)
                     raise PluginError(f"plugin {name!r} ({source}): {exc}") from None
                 self._plugins[name] = _Registered(
                     plugin, proxy, source, hooks, _scope_of(name, plugin), []
                 )
                 added.append(name)
+                owned.append(name)
             if not added:
-                return added
+                return owned
             try:
                 self._insert_providers(added)
             except BaseException:
-                self.remove(added)
+                self.remove(owned)
                 raise
-            self._changed()
+            self.draining = False
             if not self._attached:
-                self._attach(scan)
-            elif self._caller_for_plugins("botoware_client_created", added) is not None:
-                for client in list(self._clients):
-                    self._client_created(client, added)
-        return added
+                self._attach()
+            else:
+                self._changed()
+                if self._caller_for_plugins("botoware_client_created", added) is not None:
+                    for client in list(self._clients):
+                        self._client_created(client, added)
+        return owned
+
+    def _release(self, names: Iterable[str]) -> None:
+        for name in names:
+            self._plugins[name].owners -= 1
 
     def remove(self, names: Iterable[str]) -> None:
+        """Give back one share of each plugin; a plugin nobody owns any more leaves."""
         with self._lock:
             for name in names:
-                reg = self._plugins.pop(name, None)
+                reg = self._plugins.get(name)
                 if reg is None:
                     continue
+                reg.owners -= 1
+                if reg.owners > 0:
+                    continue
+                del self._plugins[name]
                 self._pm.unregister(name=name)
                 self._remove_providers(reg)
             self._changed()
             if not self._plugins and self._attached:
-                self._detach()
+                # Calls in flight end in the plugins they started with; detach after them.
+                self.draining = True
+                if not self.in_flight:
+                    self._detach()
 
     def _caller_for_plugins(self, hook: str, names: list[str]) -> HookCaller | None:
         hook_caller: HookCaller = getattr(self._pm.hook, hook)
@@ -583,45 +682,32 @@ class _SessionHost:
         return self._pm.subset_hook_caller(hook, others) if others else hook_caller
 
     def _changed(self) -> None:
-        """Plugins changed: calls from now on see a new snapshot; re-sync handlers."""
-        self.plans = _Plans.of(self._pm, self._plugins)
+        """Plugins changed: handlers first, then the snapshot calls from now on start with.
+
+        In that order a call that starts with a new plugin finds every handler in place, so
+        the plugin sees the whole call; one that started before never sees it at all.
+        """
+        plans = _Plans.of(self._pm, self._plugins)
         if self._attached:
             self._sync_handlers()
+        self.plans = plans
 
     # ---- botocore handlers ------------------------------------------------------------
 
     def _wanted_handlers(self) -> dict[str, tuple[str, bridge.Handler]]:
-        wanted: dict[str, tuple[str, bridge.Handler]] = {}
-        terminal_impls = [
-            impl
-            for hook in bridge.TERMINAL_HOOKS
-            for impl in getattr(self._pm.hook, hook).get_hookimpls()
-        ]
-        for hook in bridge.CALL_HOOKS:
-            if hook in bridge.TERMINAL_HOOKS:
-                # Both terminal handlers or none: after-call marks the call ended so that
-                # an error raised afterwards (ClientError) is not a second ending.
-                impls = terminal_impls
-            else:
-                impls = getattr(self._pm.hook, hook).get_hookimpls()
-            scopes = [self._plugins[impl.plugin_name].scope for impl in impls]
-            patterns: set[str | None]
-            if not impls:
-                patterns = set()
-            elif hook == bridge.RETRY_HOOK or any(scope is None for scope in scopes):
-                # The retry handler replaces botocore's for every operation of a service,
-                # so it listens to all of them and falls back to botocore's outside scope.
-                patterns = {None}
-            else:
-                patterns = _widest(
-                    {bridge.scope_event_suffix(p) for scope in scopes for p in scope or ()}
-                )
-            if hook in bridge.TERMINAL_HOOKS:
-                # Kept until detach: calls in flight end in the plugins they started with.
-                patterns = self._terminal_patterns = _widest(self._terminal_patterns | patterns)
-            for pattern in patterns:
-                event = bridge.event_name(hook, pattern)
-                wanted[f"{self._prefix}-{event}"] = (event, self._hook_handlers[hook])
+        """One handler per implemented hook, on the unscoped event (see bridge.event_name)."""
+        wanted = dict(self._handlers)
+        implemented = {
+            hook for hook in bridge.CALL_HOOKS if getattr(self._pm.hook, hook).get_hookimpls()
+        }
+        if implemented & set(bridge.TERMINAL_HOOKS):
+            # Both terminal handlers or none: after-call marks the call ended so that
+            # an error raised afterwards (ClientError) is not a second ending.
+            implemented |= set(bridge.TERMINAL_HOOKS)
+        if bridge.START_HOOK in implemented:
+            implemented.add(bridge.FIRST_HOOK)  # whose handler runs the start hook first
+        for hook in implemented - {bridge.START_HOOK}:
+            wanted[f"{self._prefix}-{hook}"] = (bridge.event_name(hook), self._hook_handlers[hook])
         return wanted
 
     def _emitters(self) -> list[Any]:
@@ -631,14 +717,12 @@ class _SessionHost:
 
     def _sync_handlers(self) -> None:
         wanted = self._wanted_handlers()
-        stale = {uid: ev for uid, (ev, _) in self._handlers.items() if wanted.get(uid) is None}
         fresh = {uid: pair for uid, pair in wanted.items() if uid not in self._handlers}
-        for emitter in self._emitters():
-            for uid, event in stale.items():
-                bridge.unregister(emitter, event, uid)
-            for uid, (event, handler) in fresh.items():
-                bridge.register(emitter, event, handler, uid)
-        self._handlers = wanted
+        if fresh:
+            for emitter in self._emitters():
+                for uid, (event, handler) in fresh.items():
+                    bridge.register(emitter, event, handler, uid)
+            self._handlers = wanted
         impls = self._pm.hook.botoware_needs_retry.get_hookimpls()
         scopes = [self._plugins[impl.plugin_name].scope for impl in impls]
         if any(scope is None for scope in scopes):
@@ -672,39 +756,34 @@ class _SessionHost:
 
     # ---- clients --------------------------------------------------------------------
 
-    def _attach(self, scan: bool) -> None:
+    def _attach(self) -> None:
         session = self.session
         if session is None:
             return
         self._attached = True
-        emitter = bridge.session_emitter(session)
-        bridge.register(
-            emitter, bridge.CLIENT_CLASS_EVENT, self._class_handler, f"{self._prefix}-class"
-        )
-        self._sync_handlers()
-        if scan:
-            for client in bridge.clients_of(session):
-                self._adopt(client)
+        self._changed()
+        self._registry.listener = self._adopt_new
+        for client in list(self._registry.clients):
+            self._adopt(client)
 
     def _detach(self) -> None:
         self._attached = False
+        self.draining = False
+        self._registry.listener = None
         for emitter in self._emitters():
             for uid, (event, _) in self._handlers.items():
                 bridge.unregister(emitter, event, uid)
-            # Clients copied the session's emitter, class handler included.
-            bridge.unregister(emitter, bridge.CLIENT_CLASS_EVENT, f"{self._prefix}-class")
         for client in list(self._clients):
             self._give_back_retries(client)
             bridge.uncover(client)
         self._handlers = {}
-        self._terminal_patterns = set()
         self._retry_services = frozenset()
         self._clients = weakref.WeakSet()
         self._prepared = weakref.WeakSet()
 
     def _adopt_new(self, client: BaseClient) -> None:
-        if self._attached:
-            with self._lock:
+        with self._lock:
+            if self._attached:
                 self._adopt(client)
 
     def _adopt(self, client: BaseClient) -> None:
@@ -784,16 +863,22 @@ class Installation:
     ) -> None:
         self._loaded = loaded
         self._skipped = skipped
-        self._entries: list[tuple[weakref.ref[_SessionHost], list[str]]] = []
+        # Weak: a session dropped while a process-wide install is active leaves nothing here.
+        self._entries: weakref.WeakKeyDictionary[_SessionHost, list[str]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._initializer: Callable[[botocore.session.Session], None] | None = None
         self._lock = threading.Lock()
         self._active = True
 
-    def _install_into(self, session: botocore.session.Session, scan: bool = True) -> None:
+    def _install_into(self, session: botocore.session.Session) -> None:
         host = _host_for(session)
-        names = host.add(self._loaded, scan=scan)
+        names = host.add(self._loaded)
         with self._lock:
-            self._entries.append((weakref.ref(host), names))
+            if not self._active:  # uninstalled meanwhile (a session made in another thread)
+                host.remove(names)
+                return
+            self._entries.setdefault(host, []).extend(names)
 
     @property
     def plugins(self) -> list[str]:
@@ -818,14 +903,13 @@ class Installation:
             if not self._active:
                 return
             self._active = False
-            entries, self._entries = self._entries, []
+            entries = list(self._entries.items())
+            self._entries = weakref.WeakKeyDictionary()
             if self._initializer is not None:
                 bridge.off_new_sessions(self._initializer)
                 self._initializer = None
-        for host_ref, names in entries:
-            host = host_ref()
-            if host is not None:
-                host.remove(names)
+        for host, names in entries:
+            host.remove(names)
 
     def __enter__(self) -> Installation:
         return self
@@ -899,7 +983,7 @@ def install(
         return installation
 
     def initializer(new_session: botocore.session.Session) -> None:
-        installation._install_into(new_session, scan=False)
+        installation._install_into(new_session)
 
     installation._initializer = initializer
     bridge.on_new_sessions(initializer)

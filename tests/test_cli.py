@@ -57,7 +57,7 @@ def test_plugins_shows_hooks_in_lifecycle_order(capsys: pytest.CaptureFixture[st
     """A built-in's hooks are listed without the prefix, in the order they run."""
     cli.main(["plugins", "--json"])
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
-    assert rows["metrics"]["hooks"] == ["provide_client_params", "after_call", "after_call_error"]
+    assert rows["metrics"]["hooks"] == ["call_start", "after_call", "after_call_error"]
 
 
 def test_plugins_explains_an_opt_in_that_needs_settings(

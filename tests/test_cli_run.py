@@ -244,9 +244,9 @@ def test_settings_errors_name_their_variable(variables: dict[str, str], named: s
 
 
 def test_settings_defaults() -> None:
-    """Without variables: tracing and metrics, OTLP export, no metrics endpoint."""
+    """Without variables: tracing, metrics and genai, OTLP export, no metrics endpoint."""
     assert run.RunSettings.from_env({}) == run.RunSettings(
-        plugins=("tracing", "metrics"), exporters=("otlp",), metrics_port=None
+        plugins=("tracing", "metrics", "genai"), exporters=("otlp",), metrics_port=None
     )
 
 

@@ -39,7 +39,9 @@ class Counter:
 
 
 def _botoware_ids(emitter: Any) -> set[str]:
-    return {uid for uid in bridge.registered_unique_ids(emitter) if uid.startswith("botoware")}
+    """What install() registered (the client tracking every session has is not install's)."""
+    ids = bridge.registered_unique_ids(emitter)
+    return {uid for uid in ids if uid.startswith("botoware")} - {bridge.tracked_unique_id()}
 
 
 @BOTH_KINDS

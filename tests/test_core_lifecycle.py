@@ -317,4 +317,4 @@ def test_every_hook_receives_every_documented_argument(session: Any, client: Any
     for name, arguments in received.items():
         expected = set(inspect.signature(getattr(specs, name)).parameters) - optional
         assert expected <= arguments, (name, expected - arguments)
-    assert len(received) == 14  # every hook but credential_providers (install-time)
+    assert len(received) == 15  # every hook but credential_providers (install-time)

@@ -10,11 +10,14 @@ the expected ending; the invariants are checked against what every plugin saw.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import botocore.client
 import botocore.exceptions
 import botocore.session
 import pytest
@@ -22,6 +25,7 @@ from botocore.awsrequest import AWSResponse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
+from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -568,6 +572,19 @@ STS_OK = (
 )
 
 
+def _handlers(emitter: Any, service: str, operation: str) -> dict[str, list[str]]:
+    """Each event's handlers in the order botocore calls them, by name."""
+    inner = getattr(emitter, "_emitter", emitter)
+    found: dict[str, list[str]] = {}
+    for prefix, _ in botoware.hooks.bridge.EVENTS.values():
+        event = f"{prefix}.{service}.{operation}"
+        found[event] = [
+            getattr(h, "__qualname__", type(h).__qualname__)
+            for h in inner._handlers.prefix_search(event)
+        ]
+    return found
+
+
 def _offline_client(session: boto3.Session, service: str) -> Any:
     client = session.client(service, endpoint_url=ENDPOINT)
     status, headers, body = ANSWERS.get((service, "ok"), (200, {}, STS_OK))
@@ -620,11 +637,18 @@ def test_install_and_uninstall_in_any_order_leave_nothing_behind(
             installation.uninstall()
         for plugin in every:
             assert plugin.ended == expected_ends[plugin.botoware_name], plugin.botoware_name
-        emitters = [session._session.get_component("event_emitter")]
-        emitters += [c.meta.events for group in clients.values() for c in group]
-        for emitter in emitters:
-            ids = botoware.hooks.bridge.registered_unique_ids(emitter)
-            assert not [uid for uid in ids if uid.startswith("botoware")]
+        bare = boto3.Session(**CREDENTIALS)  # never installed: the handlers to match
+        bare_emitter = bare._session.get_component("event_emitter")
+        emitter = session._session.get_component("event_emitter")
+        assert _handlers(emitter, "s3", "ListObjectsV2") == _handlers(
+            bare_emitter, "s3", "ListObjectsV2"
+        )
+        for service, group in clients.items():
+            _, operation, _ = CALLS[service]
+            twin = _handlers(_offline_client(bare, service).meta.events, service, operation)
+            for c in group:
+                assert _handlers(c.meta.events, service, operation) == twin, service
+                assert type(c).__mro__[1] is botocore.client.BaseClient
         for group in clients.values():
             for client in group:
                 assert not botoware.hooks.bridge.is_covered(client)
@@ -674,3 +698,156 @@ def test_install_leaves_clients_of_a_session_sharing_the_loader_alone() -> None:
         with botoware.install(session, plugins=[seen], autoload=False):
             sts.get_caller_identity()
     assert seen.ended == []
+
+
+# -------------------------------------------------------------------------------------------
+# BaseExceptions in hooks, and installations toggled under concurrent calls
+# -------------------------------------------------------------------------------------------
+
+BASE_EXCEPTIONS = (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError)
+
+
+class Whole:
+    """Records the calls it sees start and end, by identity (thread-safe)."""
+
+    def __init__(self, name: str) -> None:
+        self.botoware_name = name
+        self.started: list[int] = []
+        self.ended: list[int] = []
+        self._lock = threading.Lock()
+
+    def botoware_call_start(self, call: botoware.Call) -> None:
+        with self._lock:
+            self.started.append(id(call))
+
+    def botoware_after_call(self, call: botoware.Call) -> None:
+        with self._lock:
+            self.ended.append(id(call))
+
+    def botoware_after_call_error(self, call: botoware.Call) -> None:
+        self.botoware_after_call(call)
+
+
+class BaseRaiser:
+    """Raises the BaseException it is told to, in the hook it is told to, once."""
+
+    botoware_name = "base-raiser"
+
+    def __init__(self) -> None:
+        self.planned: tuple[str, type[BaseException]] | None = None
+
+
+def _base_raiser_hook(hook: str) -> Callable[[BaseRaiser], None]:
+    def implementation(self: BaseRaiser) -> None:
+        planned = self.planned
+        if planned is not None and planned[0] == hook:
+            self.planned = None
+            raise planned[1]()
+
+    return implementation
+
+
+for _hook in (*OBSERVER_HOOKS, "call_start"):
+    setattr(BaseRaiser, f"botoware_{_hook}", _base_raiser_hook(_hook))
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[tuple[dict[str, Any], BaseRaiser, Whole, InMemorySpanExporter]]:
+    """An installed session whose BaseRaiser runs before tracing and a call ledger."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_CONFIG_FILE", "/dev/null")
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        session = boto3.Session(**CREDENTIALS)
+        clients = {name: _offline_client(session, name) for name in ("s3", "dynamodb")}
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    raiser, whole = BaseRaiser(), Whole("whole")
+    plugins = [TracingPlugin(tracer_provider=provider), whole, raiser]
+    with botoware.install(session, plugins=plugins, autoload=False):
+        yield clients, raiser, whole, exporter
+
+
+@SETTINGS
+@given(
+    st.sampled_from([*OBSERVER_HOOKS, "call_start"]),
+    st.sampled_from(BASE_EXCEPTIONS),
+    st.sampled_from(["s3", "dynamodb"]),
+    st.booleans(),
+)
+def test_a_base_exception_in_any_observer_hook_reaches_the_user_after_every_ending(
+    hostile: tuple[dict[str, Any], BaseRaiser, Whole, InMemorySpanExporter],
+    hook: str,
+    exc: type[BaseException],
+    service: str,
+    invalid: bool,
+) -> None:
+    """Whatever hook raises it, the BaseException reaches the user once the call has ended."""
+    clients, raiser, whole, exporter = hostile
+    exporter.clear()
+    whole.started.clear()
+    whole.ended.clear()
+    method, good, bad = OPERATIONS[service]
+    raiser.planned = (f"botoware_{hook}", exc)
+    reached = True
+    try:
+        getattr(clients[service], method)(**(bad if invalid else good))
+    except exc:
+        pass
+    except Exception:
+        reached = raiser.planned is not None  # the hook never ran (validation came first)
+    else:
+        reached = raiser.planned is not None  # e.g. after_call_error on a call that succeeded
+    raiser.planned = None
+    assert reached
+    assert whole.started == whole.ended and len(whole.ended) == 1
+    assert len(exporter.get_finished_spans()) == 1
+    assert not otel_trace.get_current_span().is_recording(), "a span stayed current"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 2), st.booleans()), min_size=1, max_size=10))
+def test_installations_toggled_under_concurrent_calls_see_whole_calls(
+    toggles: list[tuple[int, bool]],
+) -> None:
+    """Three plugins installed and uninstalled in any order while 4 threads call: whole calls."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_CONFIG_FILE", "/dev/null")
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        session = boto3.Session(**CREDENTIALS)
+        s3 = _offline_client(session, "s3")
+    plugins = [Whole(f"whole-{n}") for n in range(3)]
+    active: dict[int, botoware.Installation] = {}
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                s3.list_objects_v2(Bucket="props")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for number, pause in toggles:
+            if number in active:
+                active.pop(number).uninstall()
+            else:
+                active[number] = botoware.install(
+                    session, plugins=[plugins[number]], autoload=False
+                )
+            if pause:
+                threading.Event().wait(0.002)
+        for installation in active.values():
+            installation.uninstall()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert errors == []
+    for plugin in plugins:
+        assert sorted(plugin.started) == sorted(plugin.ended), plugin.botoware_name
+    assert not botoware.hooks.bridge.is_covered(s3)

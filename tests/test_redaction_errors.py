@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import botoware
-from botoware.plugins import _errors
+from botoware import _redaction as _errors
 from botoware.plugins.policies import Field, FieldTransform
 from botoware.plugins.tracing import TracingPlugin
 

@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--plugins",
         metavar="a,b",
-        help="built-in plugins to install (BOTOWARE_PLUGINS; default tracing,metrics); "
+        help="built-in plugins to install (BOTOWARE_PLUGINS; default tracing,metrics,genai); "
         "entry-point plugins load too unless BOTOWARE_DISABLE_PLUGIN_AUTOLOAD=1",
     )
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")

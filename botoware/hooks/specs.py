@@ -62,7 +62,7 @@ class StepOut:
     cannot step out::
 
         class OnlyS3Writes:
-            def botoware_provide_client_params(self, call):
+            def botoware_call_start(self, call):
                 if not call.operation.startswith("Put"):
                     return botoware.STEP_OUT  # no more hooks of this plugin for this call
 
@@ -121,6 +121,27 @@ def botoware_credential_providers(
 
 
 # -------------------------------------------------------------------------------------------
+# Once per call: the start
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def botoware_call_start(call: Call) -> None:
+    """A call begins: every plugin in scope sees it, whatever any decision hook answers.
+
+    Called on botocore's ``provide-client-params`` event, once per call (also for presigned
+    URLs, see :attr:`Call.presigned`), before ``botoware_provide_client_params``. The first
+    hook of every call: a call that reaches it always ends with exactly one
+    ``botoware_after_call`` or ``botoware_after_call_error`` (presigned URLs excepted, they
+    send nothing). Start per-call state here (a span, a timer); unlike a decision hook, no
+    other plugin's answer can skip it. Observer hook.
+
+    :param call: the call (``call.params`` are the parameters as passed by the user).
+    :return: :data:`botoware.STEP_OUT` to see nothing more of this call, else None.
+    """
+
+
+# -------------------------------------------------------------------------------------------
 # Once per call: shaping the request
 # -------------------------------------------------------------------------------------------
 
@@ -132,9 +153,9 @@ def botoware_provide_client_params(
     """The user called an operation; replace its parameters if you like.
 
     botocore event ``provide-client-params``; once per call (also for presigned URLs, see
-    :attr:`Call.presigned`), before validation. The first hook of every call: a call that
-    reaches it always ends with exactly one ``botoware_after_call`` or
-    ``botoware_after_call_error`` (presigned URLs excepted, they send nothing).
+    :attr:`Call.presigned`), before validation, after ``botoware_call_start``. The first
+    plugin to answer stops this hook for the others, so start per-call state in
+    ``botoware_call_start`` instead: every plugin sees that one.
 
     :param call: the call.
     :param params: the parameters as passed by the user.

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import weakref
@@ -37,6 +38,7 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from botoware import _redaction
 from botoware.errors import ConfigurationError
 from botoware.plugins import _bedrock as bedrock
 from botoware.plugins._genai_stream import observe_body, observe_stream
@@ -851,7 +853,8 @@ class GenAIPlugin:
     def _report(self, where: str) -> None:
         level = logging.DEBUG if self._failed else logging.ERROR
         self._failed = True
-        logger.log(level, "genai failed in %s; the AWS call goes on", where, exc_info=True)
+        exc_info = _redaction.loggable(sys.exc_info()[1])  # no user values in the log
+        logger.log(level, "genai failed in %s; the AWS call goes on", where, exc_info=exc_info)
 
 
 _DEFAULT: GenAIPlugin | None = None

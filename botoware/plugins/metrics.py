@@ -58,11 +58,11 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
+from botoware import _redaction as _errors
 from botoware.errors import ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
 from botoware.hooks.specs import STEP_OUT
-from botoware.plugins import _errors
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
@@ -660,10 +660,8 @@ class MetricsPlugin:
 
     # ---- the start of a call ------------------------------------------------------------
 
-    @hookimpl(tryfirst=True)
-    def botoware_provide_client_params(self, call: Call) -> Any:
+    def botoware_call_start(self, call: Call) -> Any:
         # The first hook of a call (the in-flight gauge goes up before anything can fail).
-        # A decision hook, so exceptions would reach the user: contain them.
         if call.presigned:
             return STEP_OUT  # nothing is sent, and no terminal hook would take it out of flight
         try:
@@ -675,7 +673,7 @@ class MetricsPlugin:
             if self._otel is not None and series.otel is not None:
                 self._otel.active.add(1, series.otel.service)
         except Exception:
-            self._report("provide_client_params")
+            self._report("call_start")
         return None
 
     # ---- the end of a call --------------------------------------------------------------

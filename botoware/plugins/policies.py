@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, final
 
 from botocore.model import ListShape, MapShape, StructureShape
 
+from botoware import _redaction as _errors
 from botoware.errors import ConfigurationError
-from botoware.plugins import _errors
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -35,11 +35,11 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Status, StatusCode
 
+from botoware import _redaction as _errors
 from botoware.errors import BotowareWarning, ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
 from botoware.hooks.specs import STEP_OUT
-from botoware.plugins import _errors
 from botoware.plugins._aws_attributes import (
     LEGACY_RETRY_ATTEMPTS,
     LEGACY_STATUS_CODE,
@@ -337,7 +337,7 @@ class TracingPlugin:
             # A run span would be recorded whether or not any of its calls is kept.
             unwanted.update(("botoware_run_start", "botoware_run_end"))
             if not propagate:
-                unwanted.add("botoware_provide_client_params")  # nothing to do up front
+                unwanted.add("botoware_call_start")  # nothing to do up front
         self._unwanted = frozenset(unwanted)
 
     def __dir__(self) -> Iterable[str]:
@@ -362,15 +362,14 @@ class TracingPlugin:
 
     # ---- the start of a call ------------------------------------------------------------
 
-    @hookimpl(tryfirst=True)
-    def botoware_provide_client_params(self, call: Call, params: dict[str, Any]) -> Any:
+    def botoware_call_start(self, call: Call) -> Any:
         # The first hook of a call, so the span also covers failures in botocore's own
-        # before-parameter-build handlers. A decision hook: errors are ours to contain.
+        # before-parameter-build handlers; no other plugin's answer can skip it.
         # STEP_OUT: a call with no span needs none of the plugin's later hooks.
         try:
-            return self._start(call, params)
+            return self._start(call, call.params)  # type: ignore[arg-type]
         except Exception:
-            self._report("provide_client_params")
+            self._report("call_start")
             return None
 
     def _start(self, call: Call, params: dict[str, Any]) -> Any:

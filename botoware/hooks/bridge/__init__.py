@@ -5,7 +5,8 @@ One module per concern, so where sync and async differ shows in the names:
 - :mod:`~botoware.hooks.bridge.events`: botocore's event names and the handlers that turn
   each event into a hook call (one handler serves botocore and aiobotocore emitters).
 - :mod:`~botoware.hooks.bridge.calls`: the life of one covered call and of one run, shared.
-- :mod:`~botoware.hooks.bridge.clients`: covering clients, finding a session's clients.
+- :mod:`~botoware.hooks.bridge.clients`: covering clients; each session's clients recorded
+  as botocore makes them (a heap scan only for sessions made before ``import botoware``).
 - :mod:`~botoware.hooks.bridge.runs`: botocore paginators and waiters as runs.
 - :mod:`~botoware.hooks.bridge.retries`: botocore's retry handler set aside and given back.
 - :mod:`~botoware.hooks.bridge.credentials`: the session's credential chain.
@@ -18,10 +19,12 @@ from botoware.hooks.bridge.clients import (
     cover,
     is_async,
     is_covered,
-    make_client_class_handler,
-    make_client_mixin,
     make_handlers,
+    registry_of,
     service_of,
+    track,
+    track_new_session,
+    tracked_unique_id,
     uncover,
 )
 from botoware.hooks.bridge.credentials import forget_credentials, place_provider, remove_providers
@@ -30,7 +33,9 @@ from botoware.hooks.bridge.events import (
     CALL_KEY,
     CLIENT_CLASS_EVENT,
     EVENTS,
+    FIRST_HOOK,
     RETRY_HOOK,
+    START_HOOK,
     TERMINAL_HOOKS,
     Dispatcher,
     Handler,
@@ -38,10 +43,10 @@ from botoware.hooks.bridge.events import (
     StepOut,
     client_emitter,
     event_name,
+    find_call,
     make_handler,
     register,
     registered_unique_ids,
-    scope_event_suffix,
     session_emitter,
     unregister,
 )
@@ -66,7 +71,9 @@ __all__ = [
     "CALL_KEY",
     "CLIENT_CLASS_EVENT",
     "EVENTS",
+    "FIRST_HOOK",
     "RETRY_HOOK",
+    "START_HOOK",
     "TERMINAL_HOOKS",
     "Dispatcher",
     "Handler",
@@ -80,13 +87,12 @@ __all__ = [
     "default_session",
     "endpoint_of",
     "event_name",
+    "find_call",
     "forget_credentials",
     "give_back_retry_handler",
     "is_async",
     "is_async_session",
     "is_covered",
-    "make_client_class_handler",
-    "make_client_mixin",
     "make_handler",
     "make_handlers",
     "make_page_iterator_class",
@@ -96,11 +102,14 @@ __all__ = [
     "place_provider",
     "register",
     "registered_unique_ids",
+    "registry_of",
     "remove_providers",
-    "scope_event_suffix",
     "service_of",
     "session_emitter",
     "take_retry_handler",
+    "track",
+    "track_new_session",
+    "tracked_unique_id",
     "uncover",
     "unregister",
 ]

@@ -21,10 +21,12 @@ from botoware.hooks.call import Call, Run
 class Calling:
     """A covered call in flight: the pending call of this thread or task until it exits."""
 
-    __slots__ = ("_token", "call")
+    __slots__ = ("_host", "_token", "call")
 
-    def __init__(self, call: Call) -> None:
+    def __init__(self, host: Dispatcher, call: Call) -> None:
         self.call = call
+        self._host = host
+        host.in_flight.add(call)
         self._token: contextvars.Token[Call | None] = PENDING.set(call)
 
     def __enter__(self) -> Call:
@@ -33,11 +35,18 @@ class Calling:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        call = self.call
         try:
             if exc is not None:  # CancelledError and wait_for's timeouts included
-                fail(self.call, exc)
+                fail(call, exc)
         finally:
+            # No longer in flight: a session waiting to detach may do so now.
             PENDING.reset(self._token)
+            host = self._host
+            in_flight = host.in_flight
+            in_flight.discard(call)
+            if host.draining and not in_flight:
+                host.drained()
 
 
 def begin(
@@ -60,7 +69,7 @@ def begin(
             run = None
     call = Call(service, service_id, operation, region, params, run)
     call._plans = plans
-    return Calling(call)
+    return Calling(host, call)
 
 
 def fail(call: Call, exception: BaseException) -> None:

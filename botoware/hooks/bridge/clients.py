@@ -1,24 +1,41 @@
-"""Covering clients: every API call, paginator and waiter of a client goes through botoware.
+"""Covering clients, and knowing a session's clients without scanning the heap.
 
 Covering sets three instance attributes (``_make_api_call``, ``get_paginator``,
 ``get_waiter``); :func:`uncover` removes them, and the class's own methods answer again.
 aiobotocore clients get the awaiting counterparts from :mod:`botoware.hooks.bridge.aio`.
+
+botocore keeps no list of a session's clients. From ``import botoware`` on, every new
+session records its clients as they are made (:func:`track`): a ``creating-client-class``
+handler gives each client class an ``__init__`` that adds the client to the session's
+:class:`Registry` (a weak set) and tells the host installed there, if any. Nothing else is
+added: the class's bases and MRO stay botocore's, installed or not. A session created
+before ``import botoware`` has no registry; the first ``install()`` on it finds its
+clients once by a heap scan (:func:`clients_of`) and tracks it from then on.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
+import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, final
 
 from botocore.client import BaseClient
 
 from botoware.hooks.bridge import calls, runs
-from botoware.hooks.bridge.events import CALL_HOOKS, Dispatcher, Handler, make_handler
+from botoware.hooks.bridge.events import (
+    CALL_HOOKS,
+    CLIENT_CLASS_EVENT,
+    START_HOOK,
+    Dispatcher,
+    Handler,
+    make_handler,
+    session_emitter,
+)
 from botoware.hooks.bridge.retries import make_retry_handler
-from botoware.hooks.bridge.sessions import is_async_session
+from botoware.hooks.bridge.sessions import is_async_session, on_new_sessions
 
 _COVER_ATTRS = ("_make_api_call", "get_paginator", "get_waiter")
 
@@ -59,7 +76,9 @@ def make_handlers(host: Dispatcher, session: Any) -> dict[str, Handler]:
         from botoware.hooks.bridge import aio
 
         adapt["botoware_before_send"] = aio.adapt_response
-    handlers = {hook: make_handler(host, hook, adapt.get(hook)) for hook in CALL_HOOKS}
+    handlers = {
+        hook: make_handler(host, hook, adapt.get(hook)) for hook in CALL_HOOKS if hook != START_HOOK
+    }
     handlers["botoware_needs_retry"] = make_retry_handler(host)
     return handlers
 
@@ -125,27 +144,87 @@ def is_covered(client: Any) -> bool:
     return "_make_api_call" in client.__dict__
 
 
-def make_client_mixin(adopt: Callable[[BaseClient], None]) -> type:
-    """A base class added to clients created while installed, so each is covered at birth."""
+@final
+class Registry:
+    """The live clients of one session, recorded as botocore creates them."""
 
-    class BotowareClient:
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            adopt(self)  # type: ignore[arg-type]
+    __slots__ = ("clients", "listener")
 
-    return BotowareClient
+    def __init__(self) -> None:
+        self.clients: weakref.WeakSet[BaseClient] = weakref.WeakSet()
+        # The host installed on the session, told of each new client (None: not installed).
+        self.listener: Callable[[BaseClient], None] | None = None
+
+    def add(self, client: BaseClient) -> None:
+        self.clients.add(client)
+        listener = self.listener
+        if listener is not None:
+            listener(client)
 
 
-def make_client_class_handler(mixin: type) -> Handler:
-    def botoware_client_class(base_classes: list[type], **kwargs: Any) -> None:
-        if mixin not in base_classes:
-            base_classes.insert(0, mixin)
+_TRACK_ID = "botoware-track-clients"
+_REGISTRIES: weakref.WeakKeyDictionary[Any, Registry] = weakref.WeakKeyDictionary()
+_REGISTRIES_LOCK = threading.Lock()
 
-    return botoware_client_class
+
+def _tracking_handler(registry: Registry) -> Handler:
+    def botoware_track_clients(class_attributes: dict[str, Any], **kwargs: Any) -> None:
+        own = class_attributes.get("__init__")  # another handler's, kept
+
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            if own is not None:
+                own(self, *args, **kwargs)
+            else:
+                # The class this function belongs to (a subclass may exist), then its bases.
+                owner = next(c for c in type(self).__mro__ if c.__dict__.get("__init__") is init)
+                after: Any = super(owner, self)
+                after.__init__(*args, **kwargs)
+            registry.add(self)
+
+        init = __init__
+        class_attributes["__init__"] = __init__
+
+    return botoware_track_clients
+
+
+def track(session: Any) -> Registry:
+    """Record ``session``'s clients from now on (idempotent); its :class:`Registry`."""
+    with _REGISTRIES_LOCK:
+        registry = _REGISTRIES.get(session)
+        if registry is None:
+            registry = _REGISTRIES[session] = Registry()
+            session_emitter(session).register(
+                CLIENT_CLASS_EVENT, _tracking_handler(registry), unique_id=_TRACK_ID
+            )
+        return registry
+
+
+def registry_of(session: Any) -> Registry:
+    """The session's registry; a session made before ``import botoware`` is scanned once."""
+    registry = _REGISTRIES.get(session)
+    if registry is not None:
+        return registry
+    registry = track(session)
+    for client in clients_of(session):
+        registry.clients.add(client)
+    return registry
+
+
+def tracked_unique_id() -> str:
+    """The unique id of the tracking handler every session has (for tests and diagnostics)."""
+    return _TRACK_ID
+
+
+def track_new_session(session: Any) -> None:
+    """The initializer botocore runs for every new session (see :func:`track`)."""
+    track(session)
+
+
+on_new_sessions(track_new_session)
 
 
 def clients_of(session: Any) -> list[BaseClient]:
-    """Clients the session created before install(): botocore keeps no list, so ask gc.
+    """The clients of a session made before ``import botoware``: ask gc (the fallback).
 
     A client holds no reference to its session, only to its components: the model loader
     (which sessions may share) and the session's own exceptions factory (which they don't).

@@ -32,6 +32,8 @@ RUN: contextvars.ContextVar[Run | None] = contextvars.ContextVar("botoware_run",
 _IN_CONTEXT, _IN_REQUEST, _IN_REQUEST_DICT = 0, 1, 2
 
 EVENTS: dict[str, tuple[str, int]] = {
+    # botoware_call_start runs in the provide-client-params handler, before the decision hook,
+    # so no answer can hide a call's start from any plugin.
     "botoware_provide_client_params": ("provide-client-params", _IN_CONTEXT),
     "botoware_before_parameter_build": ("before-parameter-build", _IN_CONTEXT),
     "botoware_before_call": ("before-call", _IN_CONTEXT),
@@ -48,7 +50,10 @@ EVENTS: dict[str, tuple[str, int]] = {
 }
 """Hook name -> (botocore event prefix, where its context lives), in the order they run."""
 
-CALL_HOOKS = tuple(EVENTS)
+START_HOOK = "botoware_call_start"
+FIRST_HOOK = "botoware_provide_client_params"
+CALL_HOOKS = (START_HOOK, *EVENTS)
+"""Every hook of one call, in the order they run."""
 TERMINAL_HOOKS = ("botoware_after_call", "botoware_after_call_error")
 RETRY_HOOK = "botoware_needs_retry"
 _DECISION_HOOKS = frozenset(
@@ -97,39 +102,56 @@ class Dispatcher(Protocol):
 
     def prepare(self, client: BaseClient) -> None: ...
 
+    @property
+    def in_flight(self) -> set[Call]:
+        """The covered calls started and not yet returned (the host detaches once empty)."""
+        ...
 
-def event_name(hook: str, pattern: str | None) -> str:
-    """The botocore event name a handler for ``hook`` is registered on, for a scope pattern."""
-    prefix = EVENTS[hook][0]
-    return prefix if pattern is None else f"{prefix}.{pattern}"
+    @property
+    def draining(self) -> bool:
+        """True while the host waits for :attr:`in_flight` to empty before detaching."""
+        ...
+
+    def drained(self) -> None:
+        """The last call in flight returned while :attr:`draining`."""
+        ...
 
 
-def scope_event_suffix(scope: str) -> str:
-    """``"s3.*"`` -> ``"s3"``; ``"lambda.GetPolicy"`` stays; ``"s3"`` stays."""
-    return scope[:-2] if scope.endswith(".*") else scope
+def event_name(hook: str) -> str:
+    """The botocore event a handler for ``hook`` is registered on.
+
+    Always the unscoped name, whatever the plugins' scopes: botocore runs handlers of a more
+    specific name first, so a scoped name would move a plugin's hooks before botocore's own
+    handlers (before the signer, for one). Plans filter by scope instead.
+    """
+    return EVENTS[FIRST_HOOK if hook == START_HOOK else hook][0]
 
 
-def bind(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher) -> Call:
-    """Attach the call this event belongs to to botocore's context dict."""
+def find_call(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher) -> Call | None:
+    """The call this event belongs to, bound to botocore's context dict on its first event.
+
+    Only a call opened by a covered client (the pending call of this task, whose snapshot
+    was taken before any of its events) or a presigned URL binds: a call already under way
+    when its client was covered is none of the plugins' business, so no plugin sees an
+    ending without its start.
+    """
+    call: Call | None = context.get(CALL_KEY)
+    if call is not None:
+        return call
     pending = PENDING.get()
     presign = bool(context.get("is_presign_request"))
     if pending is not None and pending._context is None and not presign:
         call = pending
-    else:
-        # A presigned URL (no _make_api_call) or a client botoware does not cover.
+    elif presign:
         _, service, operation = kwargs["event_name"].split(".", 2)
         model = kwargs.get("model")
         service_id = str(model.service_model.service_id) if model is not None else service
         params = kwargs.get("params") if model is not None else None
-        call = Call(
-            service,
-            service_id,
-            operation,
-            context.get("client_region"),
-            params or {},
-            presigned=presign,
-        )
+        region = context.get("client_region")
+        call = Call(service, service_id, operation, region, params or {}, presigned=True)
         call._plans = host.plans
+    else:
+        return None
     call._context = context
     context[CALL_KEY] = call
     return call
@@ -157,6 +179,7 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
     where = EVENTS[hook][1]
     returns = hook in _DECISION_HOOKS
     terminal = hook in TERMINAL_HOOKS
+    first = hook == FIRST_HOOK
 
     def handler(**kwargs: Any) -> Any:
         if where == _IN_CONTEXT:
@@ -170,18 +193,18 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
             # Older botocore (1.40) gives the prepared request no context: the covered call
             # being made in this task is the one.
             call = PENDING.get() if where == _IN_REQUEST else None
-            if call is None:
-                return None
         else:
             call = context.get(CALL_KEY)
             if call is None:
-                if terminal and PENDING.get() is None:
-                    return None  # no plugin saw this call start (its operation is not covered)
-                call = bind(context, kwargs, host)
+                call = find_call(context, kwargs, host)
+        if call is None:
+            return None
         if terminal:
             if call._ended:
                 return None
             call._ended = True
+        elif first:
+            run_plan(call, START_HOOK, kwargs)
         result = run_plan(call, hook, kwargs)
         if not returns or result is None:
             return None
