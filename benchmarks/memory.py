@@ -7,13 +7,19 @@ and tracemalloc's traced memory at checkpoints; flat numbers mean no per-call ob
 its call. It then counts live botoware objects and checks that clients the host tracks are
 released when the user drops them.
 
+``--keep-only`` traces with ``KeepOnly()``: only the failing S3 HeadObject calls (one in
+five) are recorded. ``--sessions N`` then creates and drops N botocore sessions with a
+process-wide ``install(None)`` (a session per tenant or per assumed role) and checks that
+memory stays flat and no session outlives its user; at about 6 ms per session on a loaded
+machine, 100k take ten minutes (``--sessions 0`` skips it).
+
     python benchmarks/memory.py [--calls 100000] [--warmup 5000] [--checkpoints 10]
+                                [--keep-only] [--sessions 100000]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import os
 import sys
@@ -25,6 +31,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.awsrequest import AWSResponse
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
@@ -33,7 +40,7 @@ from prometheus_client import CollectorRegistry
 import botoware
 from botoware.hooks.call import Call, Run
 from botoware.plugins.metrics import MetricsPlugin
-from botoware.plugins.tracing import TracingPlugin
+from botoware.plugins.tracing import KeepOnly, TracingPlugin
 
 CREDENTIALS = {
     "aws_access_key_id": "AKIDMEMORYBENCH00001",
@@ -148,13 +155,17 @@ def _answered(client: Any, operation: str, answer: Any) -> Any:
 class Workload:
     """One installed session, one client per operation, answered at before-send."""
 
-    def __init__(self, bare: bool = False) -> None:
+    def __init__(self, bare: bool = False, keep_only: bool = False) -> None:
         self.exporter = CountingExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.registry = CollectorRegistry()
         self.session = boto3.Session(**CREDENTIALS)
-        plugins = [TracingPlugin(tracer_provider=provider), MetricsPlugin(registry=self.registry)]
+        self.failed = 0  # calls answered with an error (the S3 404)
+        tracing = TracingPlugin(
+            tracer_provider=provider, keep_only=KeepOnly() if keep_only else None
+        )
+        plugins = [tracing, MetricsPlugin(registry=self.registry)]
         self.installation = (
             None if bare else botoware.install(self.session, plugins=plugins, autoload=False)
         )
@@ -169,8 +180,10 @@ class Workload:
         k = len(calls)
         for i in range(n):
             method, params = calls[i % k]
-            with contextlib.suppress(botocore.exceptions.ClientError):
+            try:
                 method(**params)
+            except botocore.exceptions.ClientError:
+                self.failed += 1
 
 
 def _rss_bytes() -> int:
@@ -207,6 +220,29 @@ def clients_are_released() -> dict[str, bool]:
     return released
 
 
+def sessions_are_released(count: int, checkpoints: int) -> list[tuple[int, int, int, float]]:
+    """Create and drop ``count`` sessions under a process-wide install(): (sessions, RSS,
+    live gc objects, seconds) at each checkpoint."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(CountingExporter()))
+    plugins = [TracingPlugin(tracer_provider=provider), MetricsPlugin(registry=CollectorRegistry())]
+    installation = botoware.install(None, plugins=plugins, autoload=False)
+    try:
+        botocore.session.Session()  # warm-up: the first session loads what every one shares
+        gc.collect()
+        rows = [(0, _rss_bytes(), len(gc.get_objects()), 0.0)]
+        step = max(1, count // max(1, checkpoints))
+        start = time.perf_counter()
+        for i in range(1, count + 1):
+            botocore.session.Session()  # installed into by the initializer, then dropped
+            if i % step == 0 or i == count:
+                gc.collect()
+                rows.append((i, _rss_bytes(), len(gc.get_objects()), time.perf_counter() - start))
+    finally:
+        installation.uninstall()
+    return rows
+
+
 def _traced() -> int:
     return tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
 
@@ -233,11 +269,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bare", action="store_true", help="install nothing: botocore's own baseline"
     )
+    parser.add_argument(
+        "--keep-only", action="store_true", help="tracing with KeepOnly(): errors kept only"
+    )
+    parser.add_argument(
+        "--sessions", type=int, default=100_000, help="sessions to create and drop (0: skip)"
+    )
     args = parser.parse_args(argv)
 
     if args.tracemalloc:
         tracemalloc.start()
-    workload = Workload(bare=args.bare)
+    workload = Workload(bare=args.bare, keep_only=args.keep_only)
     workload.run(args.warmup)
     gc.collect()
     base_snapshot = tracemalloc.take_snapshot() if args.tracemalloc else None
@@ -259,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     released = clients_are_released()
 
     total = args.warmup + args.calls
+    expected_spans = 0 if args.bare else workload.failed if args.keep_only else total
     what = "bare botocore" if args.bare else "tracing+metrics installed"
+    if args.keep_only and not args.bare:
+        what += " (tracing keep-only: errors)"
     print(f"\n{args.calls} calls after {args.warmup} warm-up calls, {what}")
     print(f"(tracemalloc {'on' if args.tracemalloc else 'off'})\n")
     print("| calls after warm-up | RSS MiB | traced MiB | traced growth KiB | seconds |")
@@ -284,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{_botoware_growth(end_snapshot, base_snapshot) / 1024:+.1f} KiB |"
         )
     print(f"| live botoware Call / Run objects after the run | {live_calls} / {live_runs} |")
-    print(f"| spans exported / calls made | {spans} / {total} |")
+    print(f"| spans exported / expected / calls made | {spans} / {expected_spans} / {total} |")
     print(f"| metric samples in the registry | {series} |")
     for name, ok in released.items():
         print(f"| client {name} released when dropped | {'yes' if ok else 'NO'} |")
@@ -292,7 +337,26 @@ def main(argv: list[str] | None = None) -> int:
         print("\nlargest tracemalloc growth by line (after warm-up):")
         for stat in end_snapshot.compare_to(base_snapshot, "lineno")[:5]:
             print(f"  {stat}")
-    ok = live_calls == 0 and spans == (0 if args.bare else total) and all(released.values())
+    ok = live_calls == 0 and spans == expected_spans and all(released.values())
+    if args.sessions > 0:
+        del workload, base_snapshot, end_snapshot
+        session_rows = sessions_are_released(args.sessions, args.checkpoints)
+        live_sessions = _live(botocore.session.Session)
+        print(f"\n{args.sessions} botocore sessions created and dropped under install(None)\n")
+        print("| sessions | RSS MiB | live gc objects | seconds |")
+        print("|---:|---:|---:|---:|")
+        for made, rss, objects, seconds in session_rows:
+            print(f"| {made} | {_mib(rss)} | {objects} | {seconds:.1f} |")
+        half = session_rows[len(session_rows) // 2]
+        last = session_rows[-1]
+        growth = (last[2] - half[2]) / max(1, last[0] - half[0])
+        print()
+        print("| check | result |")
+        print("|---|---|")
+        print(f"| RSS growth over the second half | {(last[1] - half[1]) / 1024:+.0f} KiB |")
+        print(f"| live gc objects per session, second half | {growth:+.3f} |")
+        print(f"| sessions alive after the run (the default session aside) | {live_sessions} |")
+        ok = ok and growth < 0.01
     return 0 if ok else 1
 
 

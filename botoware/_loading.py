@@ -5,11 +5,16 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
+import pathlib
+import stat
+import sys
+import threading
+import time
 import types
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from importlib.machinery import PathFinder
+from typing import Any, final
 
 from botoware.errors import ConfigurationError, PluginError
 from botoware.plugins import BUILTINS, DEFAULT_BUILTINS
@@ -19,15 +24,29 @@ DISABLE_ENV = "BOTOWARE_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "BOTOWARE_DISABLE_PLUGIN_AUTOLOAD"
 
 
-@dataclass(frozen=True)
+@final
 class Candidate:
     """A plugin ``install()`` would register: its name, how to get it, where it is from."""
 
-    name: str
-    source: str
-    plugin: object = None
-    entry_point: metadata.EntryPoint | None = None
-    builtin: str | None = None
+    # A plain class, not a dataclass: building a dataclass costs a millisecond of import time.
+    __slots__ = ("builtin", "entry_point", "name", "plugin", "source")
+
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        plugin: object = None,
+        entry_point: metadata.EntryPoint | None = None,
+        builtin: str | None = None,
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.plugin = plugin
+        self.entry_point = entry_point
+        self.builtin = builtin
+
+    def __repr__(self) -> str:
+        return f"Candidate({self.name!r}, {self.source!r})"
 
     def load(self) -> object:
         """Import and, for classes and factories, instantiate the plugin."""
@@ -55,7 +74,99 @@ def _flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
 
 
 def entry_points() -> list[metadata.EntryPoint]:
-    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    """The ``botoware`` entry points of the distributions on ``sys.path``, sorted by name.
+
+    ``importlib.metadata.entry_points()`` reads and parses every distribution's entry points
+    (milliseconds on each cold start, on every ``install()``); this reads only the files that
+    name the group, and remembers the answer until ``sys.path`` or one of its directories
+    changes (installing or removing a distribution changes its directory).
+    """
+    global _CACHE
+    key = _path_key()
+    cached = _CACHE
+    if cached is not None and cached[0] == key:
+        return list(cached[1])
+    with _CACHE_LOCK:
+        scanned_ns = time.time_ns()
+        found = _scan() if key is not None else None
+        if found is None:  # a zip or a custom finder on sys.path: ask importlib.metadata
+            found = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+        found.sort(key=lambda ep: ep.name)
+        # A directory changed within the file system's timestamp granularity of the scan may
+        # change again with the same mtime (as git's "racy" index entries): not cached then.
+        if key is None or any(mtime >= scanned_ns - _RACY_NS for _, mtime in key):
+            _CACHE = None
+        else:
+            _CACHE = (key, found)
+    return list(found)
+
+
+_CACHE: tuple[tuple[tuple[str, int], ...], list[metadata.EntryPoint]] | None = None
+_CACHE_LOCK = threading.Lock()
+_RACY_NS = 2_000_000_000
+_GROUP_HEADER = f"[{ENTRY_POINT_GROUP}]"
+
+
+def _path_key() -> tuple[tuple[str, int], ...] | None:
+    """``sys.path`` with each directory's modification time; None when an entry is no
+    directory (a zip: the fast path cannot look inside)."""
+    key: list[tuple[str, int]] = []
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            return None
+        directory = entry or os.getcwd()  # "" is the current directory, wherever that is now
+        try:
+            st = os.stat(directory)
+        except OSError:
+            continue  # a missing directory holds no distribution
+        if not stat.S_ISDIR(st.st_mode):
+            return None
+        key.append((directory, st.st_mtime_ns))
+    return tuple(key)
+
+
+def _scan() -> list[metadata.EntryPoint] | None:
+    """The group's entry points from ``*.dist-info`` and ``*.egg-info`` directories, the
+    first distribution of each name winning as in importlib.metadata; None to fall back."""
+    if any(
+        finder is not PathFinder and getattr(finder, "find_distributions", None) is not None
+        for finder in sys.meta_path
+    ):
+        return None  # a finder with distributions of its own
+    found: list[metadata.EntryPoint] = []
+    seen: set[str] = set()
+    for entry in sys.path:
+        try:
+            listing = os.scandir(entry or ".")
+        except OSError:
+            continue
+        with listing:
+            names = sorted(e.name for e in listing if e.name.endswith(_INFO_SUFFIXES))
+        for name in names:
+            dist_name = _normalized(name)
+            if dist_name in seen:
+                continue
+            seen.add(dist_name)
+            path = os.path.join(entry or ".", name)
+            try:
+                with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as file:
+                    text = file.read()
+            except OSError:
+                continue
+            if _GROUP_HEADER not in text:
+                continue
+            dist = metadata.PathDistribution(pathlib.Path(path))
+            found.extend(dist.entry_points.select(group=ENTRY_POINT_GROUP))
+    return found
+
+
+_INFO_SUFFIXES = (".dist-info", ".egg-info")
+
+
+def _normalized(info_dir: str) -> str:
+    """``Foo.Bar-1.0.dist-info`` -> ``foo_bar`` (PEP 503 name, as importlib.metadata dedups)."""
+    stem = info_dir.rpartition(".")[0].partition("-")[0]
+    return stem.lower().replace("-", "_").replace(".", "_")
 
 
 def entry_point_source(ep: metadata.EntryPoint) -> str:

@@ -62,6 +62,7 @@ from botoware import _redaction as _errors
 from botoware.errors import ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
+from botoware.hooks.specs import STEP_OUT
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
@@ -659,10 +660,10 @@ class MetricsPlugin:
 
     # ---- the start of a call ------------------------------------------------------------
 
-    def botoware_call_start(self, call: Call) -> None:
+    def botoware_call_start(self, call: Call) -> Any:
         # The first hook of a call (the in-flight gauge goes up before anything can fail).
         if call.presigned:
-            return  # nothing is sent, and no terminal hook would take it out of flight
+            return STEP_OUT  # nothing is sent, and no terminal hook would take it out of flight
         try:
             series = self._known.get((call.service, call.operation))
             if series is None or (self._otel is not None and series.otel is None):
@@ -673,6 +674,7 @@ class MetricsPlugin:
                 self._otel.active.add(1, series.otel.service)
         except Exception:
             self._report("call_start")
+        return None
 
     # ---- the end of a call --------------------------------------------------------------
     # tryfirst: the tracing plugin ends its span (and makes it no longer current) in its

@@ -28,17 +28,18 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, final
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import NoOpTracer, ProxyTracerProvider, SpanKind, Status, StatusCode
 
 from botoware import _redaction as _errors
-from botoware.errors import BotowareWarning
+from botoware.errors import BotowareWarning, ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
+from botoware.hooks.specs import STEP_OUT
 from botoware.plugins._aws_attributes import (
     LEGACY_RETRY_ATTEMPTS,
     LEGACY_STATUS_CODE,
@@ -64,6 +65,8 @@ __all__ = [
     "ATTEMPT_EVENT",
     "ATTEMPT_NUMBER",
     "RETRY_DELAY",
+    "FinishedCall",
+    "KeepOnly",
     "TracingPlugin",
     "plugin",
     "process_span",
@@ -127,7 +130,7 @@ class _CallTrace:
         "url",
     )
 
-    def __init__(self, span: Span, token: Token[Context]) -> None:
+    def __init__(self, span: Span, token: Token[Context] | None) -> None:
         self.span = span
         self.token = token
         self.url = ""  # of the first request; server.address is set with the other end attributes
@@ -159,6 +162,112 @@ def hold_span(call: Call) -> Span | None:
 
 
 _RUN = StashKey["Span"]()
+_ATTEMPTS = StashKey["list[tuple[_Attributes, int]]"]()  # keep-only: failed attempts so far
+
+# What a tracer's sampler lets the plugin know before asking it (see _sampling_of).
+_SAMPLER_DECIDES, _NEVER_SAMPLED, _PARENT_DECIDES = 0, 1, 2
+
+
+@final
+class FinishedCall:
+    """What :class:`KeepOnly`'s ``when`` predicate is asked about one finished call.
+
+    :ivar call: the :class:`botoware.Call` (service, operation, region, params, run).
+    :ivar duration: seconds from the call to its end, retries included.
+    :ivar status: the final HTTP status, or None when no response came.
+    :ivar error: the AWS error code or the exception's qualified class name, or None.
+    :ivar attempts: HTTP attempts made (0 when the call failed before its first request).
+    """
+
+    __slots__ = ("attempts", "call", "duration", "error", "status")
+
+    def __init__(
+        self, call: Call, duration: float, status: int | None, error: str | None, attempts: int
+    ) -> None:
+        self.call = call
+        self.duration = duration
+        self.status = status
+        self.error = error
+        self.attempts = attempts
+
+    def __repr__(self) -> str:
+        return (
+            f"<FinishedCall {self.call.service_id}.{self.call.operation} "
+            f"duration={self.duration:.3f} status={self.status} error={self.error}>"
+        )
+
+
+KeepPredicate = Callable[[FinishedCall], bool]
+"""``when(finished) -> bool``: True keeps the call's span."""
+
+
+@final
+class KeepOnly:
+    """Record only the calls worth keeping; every other call never reaches the SDK.
+
+    A call is kept when any of the enabled conditions holds::
+
+        TracingPlugin(provider, keep_only=KeepOnly(slower_than=0.5))
+        KeepOnly(errors=False, when=lambda f: f.call.service == "dynamodb")
+
+    :param errors: keep calls that failed (AWS error response, or an exception).
+    :param retried: keep calls that needed more than one HTTP attempt.
+    :param slower_than: keep calls that took at least this many seconds; None: no threshold.
+    :param when: keep calls for which this returns True (asked only when no other condition
+        kept the call; an exception in it keeps the call and is logged).
+    """
+
+    __slots__ = ("errors", "retried", "slower_than", "when")
+
+    def __init__(
+        self,
+        *,
+        errors: bool = True,
+        retried: bool = True,
+        slower_than: float | None = None,
+        when: KeepPredicate | None = None,
+    ) -> None:
+        if slower_than is not None and (
+            isinstance(slower_than, bool)
+            or not isinstance(slower_than, (int, float))
+            or not slower_than >= 0
+        ):
+            raise ConfigurationError(
+                f"KeepOnly(slower_than={slower_than!r}) must be seconds (a number >= 0) or None."
+            )
+        if when is not None and not callable(when):
+            raise ConfigurationError(
+                f"KeepOnly(when={when!r}) must be a callable taking a FinishedCall, or None."
+            )
+        self.errors = bool(errors)
+        self.retried = bool(retried)
+        self.slower_than = None if slower_than is None else float(slower_than)
+        self.when = when
+
+    def __repr__(self) -> str:
+        return (
+            f"KeepOnly(errors={self.errors}, retried={self.retried}, "
+            f"slower_than={self.slower_than}, when={self.when!r})"
+        )
+
+    def keeps(self, call: Call, status: int | None, error: str | None) -> bool:
+        """Whether the call that just ended is recorded."""
+        if error is not None and self.errors:
+            return True
+        attempts = call.attempt
+        if attempts > 1 and self.retried:
+            return True
+        duration = time.monotonic() - call.started
+        if self.slower_than is not None and duration >= self.slower_than:
+            return True
+        when = self.when
+        if when is None:
+            return False
+        try:
+            return bool(when(FinishedCall(call, duration, status, error, attempts)))
+        except Exception:
+            logger.error("KeepOnly(when=...) raised; the call is kept", exc_info=True)
+            return True
 
 
 @final
@@ -172,6 +281,13 @@ class TracingPlugin:
     :param propagate: put the current trace context (global propagator) into SQS and SNS
         message attributes (SQS ``AWSTraceHeader`` for the X-Ray header) and Lambda
         ``ClientContext``, and have SQS ``ReceiveMessage`` ask for those attributes.
+    :param attempt_events: record an ``aws.attempt`` event per attempt of a retried call.
+        Off, the plugin has no per-attempt hook at all (two hooks per call instead of four);
+        the span still says how often the call was resent.
+    :param keep_only: record only the calls this :class:`KeepOnly` keeps (failed, retried,
+        slow, or matching a predicate). Their spans are made when the call ends, with the
+        call's true start time, so they are not current during the call; the other calls
+        never reach the SDK.
     """
 
     botoware_name = "tracing"
@@ -182,22 +298,60 @@ class TracingPlugin:
         *,
         attempt_spans: bool = False,
         propagate: bool = True,
+        keep_only: KeepOnly | None = None,
+        attempt_events: bool = True,
     ) -> None:
+        if keep_only is not None and not isinstance(keep_only, KeepOnly):
+            raise ConfigurationError(
+                f"TracingPlugin(keep_only={keep_only!r}) must be a KeepOnly(...) or None."
+            )
+        if keep_only is not None and attempt_spans:
+            raise ConfigurationError(
+                "TracingPlugin(keep_only=..., attempt_spans=True): attempt spans are current "
+                "while their attempt runs, but keep-only spans are made when the call ends. "
+                "Drop one of the two."
+            )
+        if attempt_spans and not attempt_events:
+            raise ConfigurationError(
+                "TracingPlugin(attempt_spans=True, attempt_events=False): attempt spans need "
+                "the per-attempt hooks that attempt_events=False removes. Drop one of the two."
+            )
         self._provider = tracer_provider
         self._attempt_spans = attempt_spans
+        self._attempt_events = attempt_events
         self._propagate = propagate
-        # (provider, tracer or None when the provider cannot record): one tuple, swapped whole.
-        self._resolved: tuple[object, Tracer | None] = (None, None)
+        self._keep_only = keep_only
+        # (provider, tracer or None when the provider cannot record, what its sampler lets us
+        # know up front): one tuple, swapped whole.
+        self._resolved: tuple[object, Tracer | None, int] = (None, None, _SAMPLER_DECIDES)
         if tracer_provider is not None:
-            self._resolved = (tracer_provider, _tracer_of(tracer_provider))
+            self._resolved = _resolve(tracer_provider)
         self._deferred_warned = False
         self._failed = False
+        # Hooks this configuration never needs are hidden from botoware (see __dir__).
+        unwanted: set[str] = set()
+        if not attempt_events:
+            unwanted.update(("botoware_request_created", "botoware_response_received"))
+        if keep_only is not None:
+            unwanted.add("botoware_request_created")  # no live span, no retry delay to time
+            # A run span would be recorded whether or not any of its calls is kept.
+            unwanted.update(("botoware_run_start", "botoware_run_end"))
+            if not propagate:
+                unwanted.add("botoware_call_start")  # nothing to do up front
+        self._unwanted = frozenset(unwanted)
+
+    def __dir__(self) -> Iterable[str]:
+        # botoware finds a plugin's hooks with dir(): every hook it finds is dispatched on
+        # every call, which costs microseconds even when the hook returns at once.
+        return [name for name in super().__dir__() if name not in self._unwanted]
 
     def __repr__(self) -> str:
         provider = "global" if self._provider is None else type(self._provider).__name__
+        keep = "" if self._keep_only is None else f", keep_only={self._keep_only!r}"
+        events = "" if self._attempt_events else ", attempt_events=False"
         return (
             f"TracingPlugin(tracer_provider={provider}, attempt_spans={self._attempt_spans}, "
-            f"propagate={self._propagate})"
+            f"propagate={self._propagate}{keep}{events})"
         )
 
     # ---- clients ------------------------------------------------------------------------
@@ -208,17 +362,19 @@ class TracingPlugin:
 
     # ---- the start of a call ------------------------------------------------------------
 
-    def botoware_call_start(self, call: Call) -> None:
+    def botoware_call_start(self, call: Call) -> Any:
         # The first hook of a call, so the span also covers failures in botocore's own
         # before-parameter-build handlers; no other plugin's answer can skip it.
+        # STEP_OUT: a call with no span needs none of the plugin's later hooks.
         try:
-            self._start(call, call.params)  # type: ignore[arg-type]
+            return self._start(call, call.params)  # type: ignore[arg-type]
         except Exception:
             self._report("call_start")
+            return None
 
-    def _start(self, call: Call, params: dict[str, Any]) -> None:
+    def _start(self, call: Call, params: dict[str, Any]) -> Any:
         if call.presigned:
-            return  # sends nothing, so no terminal hook would end a span
+            return STEP_OUT  # sends nothing, so no terminal hook would end a span
         current = otel_context.get_current()
         if call.service == "s3":
             carried = transfer_context()  # a part of upload_file() & co, in a worker thread
@@ -227,38 +383,57 @@ class TracingPlugin:
                 and not trace.get_current_span(current).get_span_context().is_valid
             ):
                 current = carried
-        if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
-            return
-        if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
-            return
-        tracer = self._tracer()
-        if tracer is not None:
-            attributes: _Attributes = {
-                _RPC_SYSTEM: "aws-api",
-                _RPC_SERVICE: call.service_id,
-                _RPC_METHOD: call.operation,
-            }
-            if call.region:
-                attributes[_CLOUD_REGION] = call.region
-            kind = SpanKind.CLIENT
-            extract = REQUEST_ATTRIBUTES.get(call.service)
-            if extract is not None:
-                kind = extract(call.operation, params, attributes, call.region) or kind
-            parent = current
-            run = call.run
-            if run is not None:
-                run_span = run.stash.get(_RUN, None)
-                if run_span is not None:
-                    parent = trace.set_span_in_context(run_span, current)
-            span = tracer.start_span(
-                f"{call.service_id}.{call.operation}", parent, kind, attributes
-            )
-            if span.is_recording():
-                token = otel_context.attach(trace.set_span_in_context(span, parent))
-                call.stash[_CALL] = _CallTrace(span, token)
-        if self._propagate and call.service in _INJECTORS:
-            # With or without our span: the current context is what travels on.
+        if current:  # an empty context suppresses nothing
+            if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
+                return STEP_OUT
+            if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
+                return STEP_OUT
+        touches = self._propagate and call.service in _INJECTORS
+        tracer, sampling = self._tracer_and_sampling()
+        parent = current
+        run = call.run
+        if run is not None:
+            run_span = run.stash.get(_RUN, None)
+            if run_span is not None:
+                parent = trace.set_span_in_context(run_span, current)
+        if tracer is None or _not_sampled(sampling, parent):
+            if touches:  # with or without our span: the current context is what travels on
+                _inject(call, params)
+            return STEP_OUT
+        if self._keep_only is not None and not (
+            touches and (call.service, call.operation) in _CARRIES_CONTEXT
+        ):
+            if touches:
+                _inject(call, params)  # SQS ReceiveMessage: ask for the trace attributes
+            return None  # the span, if the call is kept, is made when it ends
+        attributes, kind = self._attributes(call, params)
+        span = tracer.start_span(f"{call.service_id}.{call.operation}", parent, kind, attributes)
+        if not span.is_recording():
+            if touches:
+                _inject(call, params)
+            return STEP_OUT
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        call.stash[_CALL] = _CallTrace(span, token)
+        if touches:
+            # Keep-only too: the message must carry this span's id before it leaves.
             _inject(call, params)
+        return None
+
+    @staticmethod
+    def _attributes(call: Call, params: Mapping[str, Any]) -> tuple[_Attributes, SpanKind]:
+        """The attributes known when the call starts (given to the sampler), and the kind."""
+        attributes: _Attributes = {
+            _RPC_SYSTEM: "aws-api",
+            _RPC_SERVICE: call.service_id,
+            _RPC_METHOD: call.operation,
+        }
+        if call.region:
+            attributes[_CLOUD_REGION] = call.region
+        kind = SpanKind.CLIENT
+        extract = REQUEST_ATTRIBUTES.get(call.service)
+        if extract is not None:
+            kind = extract(call.operation, params, attributes, call.region) or kind
+        return attributes, kind
 
     # ---- attempts -----------------------------------------------------------------------
 
@@ -285,9 +460,20 @@ class TracingPlugin:
         exception: Exception | None,
     ) -> None:
         state = call.stash.get(_CALL, None)
-        if state is None:
+        attempt = call.attempt
+        if state is None or self._keep_only is not None:
+            if self._keep_only is not None:
+                self._keep_attempt(call, attempt, response_dict, parsed_response, exception)
             return
-        attributes: _Attributes = {ATTEMPT_NUMBER: call.attempt}
+        if (
+            attempt <= 1
+            and exception is None
+            and state.attempt_span is None
+            and response_dict is not None
+            and response_dict.get("status_code", 500) < 300
+        ):
+            return  # a first attempt that succeeded: its event would never be recorded
+        attributes: _Attributes = {ATTEMPT_NUMBER: attempt}
         if exception is not None:
             attributes[_ERROR_TYPE] = _type_name(exception)
         elif response_dict is not None:
@@ -312,8 +498,14 @@ class TracingPlugin:
         self, call: Call, http_response: AWSResponse, parsed: dict[str, Any]
     ) -> None:
         state = call.stash.get(_CALL, None)
+        if self._keep_only is not None:
+            status = http_response.status_code
+            error = None if status < 300 else _error_code(parsed, status)
+            state = self._kept(call, state, status, error, http_response.url)
         if state is None:
             return
+        if not state.url:  # no request_created hook (attempt_events=False)
+            state.url = http_response.url or ""
         try:
             attempt = call.attempt
             _flush_attempt(state, attempt)
@@ -349,8 +541,12 @@ class TracingPlugin:
     @hookimpl(trylast=True)
     def botoware_after_call_error(self, call: Call, exception: BaseException) -> None:
         state = call.stash.get(_CALL, None)
+        if self._keep_only is not None:
+            state = self._kept(call, state, None, _type_name(exception), _url_of(exception))
         if state is None:
             return
+        if not state.url:  # no request_created hook (attempt_events=False)
+            state.url = _url_of(exception) or ""
         try:
             attempt = call.attempt
             _flush_attempt(state, attempt)
@@ -404,13 +600,98 @@ class TracingPlugin:
 
     def _tracer(self) -> Tracer | None:
         """The tracer to use for this call, or None when nothing could record a span."""
+        return self._tracer_and_sampling()[0]
+
+    def _tracer_and_sampling(self) -> tuple[Tracer | None, int]:
         resolved = self._resolved
         if self._provider is None:
             provider = trace.get_tracer_provider()
             if provider is not resolved[0]:
-                resolved = (provider, _tracer_of(provider))
+                resolved = _resolve(provider)
                 self._resolved = resolved
-        return resolved[1]
+        return resolved[1], resolved[2]
+
+    # ---- keep-only ----------------------------------------------------------------------
+
+    def _keep_attempt(
+        self,
+        call: Call,
+        attempt: int,
+        response_dict: dict[str, Any] | None,
+        parsed: dict[str, Any] | None,
+        exception: Exception | None,
+    ) -> None:
+        """Remember a failed attempt: a retry only follows one, and then its event is due."""
+        status = None if response_dict is None else response_dict.get("status_code")
+        if exception is None and isinstance(status, int) and status < 300:
+            return
+        attributes: _Attributes = {ATTEMPT_NUMBER: attempt}
+        if exception is not None:
+            attributes[_ERROR_TYPE] = _type_name(exception)
+        elif isinstance(status, int):
+            attributes[_STATUS_CODE] = status
+            attributes[_ERROR_TYPE] = _error_code(parsed, status)
+            request_id = ((parsed or {}).get("ResponseMetadata") or {}).get("RequestId")
+            if request_id:
+                attributes[_REQUEST_ID] = request_id
+        call.stash.setdefault(_ATTEMPTS, []).append((attributes, time.time_ns()))
+
+    def _kept(
+        self,
+        call: Call,
+        state: _CallTrace | None,
+        status: int | None,
+        error: str | None,
+        url: str | None,
+    ) -> _CallTrace | None:
+        """The span to end for a kept call (made now if the call had none), or None."""
+        keep = self._keep_only
+        assert keep is not None
+        if not keep.keeps(call, status, error):
+            if state is not None and state.token is not None:
+                # A message carried this span's id, but the span is not kept: it is never
+                # ended, so no span processor ever sees it.
+                otel_context.detach(state.token)
+                state.token = None
+            return None
+        if state is not None:
+            _add_failed_attempts(call, state.span, status)
+            return state
+        tracer = self._tracer()
+        if tracer is None:
+            return None
+        current = otel_context.get_current()
+        if call.service == "s3":
+            carried = transfer_context()
+            if (
+                carried is not None
+                and not trace.get_current_span(current).get_span_context().is_valid
+            ):
+                current = carried
+        if current and (
+            current.get(_SUPPRESS_INSTRUMENTATION_KEY)
+            or current.get(_SUPPRESS_PLAIN)
+            or (current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current))
+        ):
+            return None
+        parent = current
+        run = call.run
+        if run is not None:
+            run_span = run.stash.get(_RUN, None)
+            if run_span is not None:
+                parent = trace.set_span_in_context(run_span, current)
+        # call.started is monotonic: the wall-clock start is now minus the call's duration.
+        start_ns = time.time_ns() - int((time.monotonic() - call.started) * 1e9)
+        attributes, kind = self._attributes(call, call.params)
+        span = tracer.start_span(
+            f"{call.service_id}.{call.operation}", parent, kind, attributes, start_time=start_ns
+        )
+        if not span.is_recording():
+            return None
+        state = _CallTrace(span, None)
+        state.url = url or ""
+        _add_failed_attempts(call, span, status)
+        return state
 
     def _report(self, hook: str) -> None:
         level = logging.DEBUG if self._failed else logging.ERROR
@@ -491,6 +772,62 @@ def _tracer_of(provider: object) -> Tracer | None:
     return None if isinstance(tracer, NoOpTracer) else tracer
 
 
+def _resolve(provider: object) -> tuple[object, Tracer | None, int]:
+    tracer = _tracer_of(provider)
+    return provider, tracer, _sampling_of(tracer)
+
+
+_SDK_SAMPLERS = "opentelemetry.sdk.trace.sampling"
+_DROPS_UNSAMPLED_PARENTS = (
+    "remoteParentNotSampled:AlwaysOffSampler",
+    "localParentNotSampled:AlwaysOffSampler",
+)
+
+
+def _sampling_of(tracer: object) -> int:
+    """What the SDK's own samplers decide without being asked: ``ALWAYS_OFF`` drops every
+    span, ``ParentBased`` (the default) drops the child of a parent that was not sampled.
+    Knowing it, a call that would get a dropped span never builds its attributes or reaches
+    the SDK. Any other sampler is asked for every call."""
+    sampler = getattr(tracer, "sampler", None)
+    if sampler is None or type(sampler).__module__ != _SDK_SAMPLERS:
+        return _SAMPLER_DECIDES
+    try:
+        description = str(sampler.get_description())
+    except Exception:
+        return _SAMPLER_DECIDES
+    if description == "AlwaysOffSampler":
+        return _NEVER_SAMPLED
+    if description.startswith("ParentBased{") and all(
+        part in description for part in _DROPS_UNSAMPLED_PARENTS
+    ):
+        return _PARENT_DECIDES
+    return _SAMPLER_DECIDES
+
+
+def _not_sampled(sampling: int, parent: Context) -> bool:
+    """True when the tracer's sampler is known to drop a span with this parent."""
+    if sampling == _SAMPLER_DECIDES:
+        return False
+    if sampling == _NEVER_SAMPLED:
+        return True
+    if not parent:
+        return False  # no parent: the root sampler decides
+    context = trace.get_current_span(parent).get_span_context()
+    return context.is_valid and not context.trace_flags.sampled
+
+
+def _add_failed_attempts(call: Call, span: Span, status: int | None) -> None:
+    """Keep-only: the events of a retried call, from the failed attempts it remembered."""
+    attempts = call.stash.get(_ATTEMPTS, None)
+    attempt = call.attempt
+    if attempts and attempt > 1:
+        for attributes, at_ns in attempts:
+            span.add_event(ATTEMPT_EVENT, attributes, at_ns)
+        if attempts[-1][0][ATTEMPT_NUMBER] != attempt and status is not None:
+            span.add_event(ATTEMPT_EVENT, {ATTEMPT_NUMBER: attempt, _STATUS_CODE: status})
+
+
 def _flush_attempt(state: _CallTrace, attempt: int) -> None:
     """Record the last attempt's event (no next attempt, so no delay) if the call retried.
 
@@ -509,7 +846,8 @@ def _finish(state: _CallTrace) -> None:
         if state.attempt_token is not None:
             otel_context.detach(state.attempt_token)
             state.attempt_token = None
-        otel_context.detach(state.token)
+        if state.token is not None:  # keep-only spans are made at the end, never attached
+            otel_context.detach(state.token)
     finally:
         if state.attempt_span is not None:
             state.attempt_span.end()
@@ -541,6 +879,23 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 def _add_server(attributes: _Attributes, url: str) -> None:
     """``server.address`` and ``server.port`` from the request URL, without urllib's cost."""
+    end = url.find("/", url.find("://") + 3)
+    origin = url if end < 0 else url[:end]
+    server = _SERVERS.get(origin)
+    if server is None:
+        server = {}
+        _parse_server(server, origin)
+        if len(_SERVERS) >= _MAX_SERVERS:
+            _SERVERS.clear()  # endpoints are few; a flood of them only costs a re-parse
+        _SERVERS[origin] = server
+    attributes.update(server)
+
+
+_SERVERS: dict[str, _Attributes] = {}  # scheme://netloc -> its server attributes
+_MAX_SERVERS = 512
+
+
+def _parse_server(attributes: _Attributes, url: str) -> None:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return
@@ -556,6 +911,13 @@ def _add_server(attributes: _Attributes, url: str) -> None:
             attributes[_SERVER_PORT] = int(port)
         elif scheme in _DEFAULT_PORTS:
             attributes[_SERVER_PORT] = _DEFAULT_PORTS[scheme]
+
+
+def _url_of(exception: BaseException) -> str | None:
+    """The endpoint a transport error names (botocore's connection and timeout errors do)."""
+    kwargs = getattr(exception, "kwargs", None)
+    url = kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None
+    return url if isinstance(url, str) else None
 
 
 def _type_name(exception: BaseException) -> str:
@@ -612,6 +974,10 @@ def _botocore_instrumented() -> bool:
 
 
 def _carrier() -> dict[str, str]:
+    # Imported here: loading the propagators takes milliseconds at start-up (a Lambda cold
+    # start pays them), and most processes never send a message.
+    from opentelemetry import propagate
+
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier
@@ -725,6 +1091,8 @@ def _ask_for_trace_context(params: MutableMapping[str, Any]) -> None:
     ``AWSTraceHeader`` system attribute, unless the caller asks for them (or "All") already.
     New lists replace the caller's; messages then also carry these attributes.
     """
+    from opentelemetry import propagate  # see _carrier
+
     try:
         fields = sorted(propagate.get_global_textmap().fields)
     except Exception:  # a propagator without fields: nothing to ask for
@@ -809,6 +1177,18 @@ def _inject_lambda(operation: str, params: MutableMapping[str, Any]) -> None:
     if operation in ("Invoke", "InvokeWithResponseStream"):
         _inject_client_context(params, f"Lambda {operation}")
 
+
+_CARRIES_CONTEXT = frozenset(
+    {
+        ("sqs", "SendMessage"),
+        ("sqs", "SendMessageBatch"),
+        ("sns", "Publish"),
+        ("sns", "PublishBatch"),
+        ("lambda", "Invoke"),
+        ("lambda", "InvokeWithResponseStream"),
+    }
+)
+"""(service, operation) of the calls whose messages carry the call's span context."""
 
 _INJECTORS: dict[str, Callable[[str, MutableMapping[str, Any]], None]] = {
     "sqs": _inject_sqs,
