@@ -19,6 +19,9 @@ from typing import Any, final
 from botoware.errors import ConfigurationError, PluginError
 from botoware.plugins import BUILTINS, DEFAULT_BUILTINS
 
+BUILT_IN = "built-in"
+"""The source of the plugins botoware ships (``PluginInfo.source``)."""
+
 ENTRY_POINT_GROUP = "botoware"
 DISABLE_ENV = "BOTOWARE_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "BOTOWARE_DISABLE_PLUGIN_AUTOLOAD"
@@ -217,14 +220,14 @@ def candidates(
                     f"{_suggest(plugin, BUILTINS)} Built-in plugins: "
                     f"{', '.join(sorted(BUILTINS)) or 'none'}."
                 )
-            chosen.append(Candidate(plugin, "built-in", builtin=BUILTINS[plugin]))
+            chosen.append(Candidate(plugin, BUILT_IN, builtin=BUILTINS[plugin]))
         elif plugin is None or isinstance(plugin, (int, float, bytes)):
             raise PluginError(f"install(plugins=...) got {plugin!r}, which is no plugin.")
         else:
             chosen.append(Candidate(plugin_name(plugin), "passed in", plugin=plugin))
     if autoload:
         # Passed-in plugins come first so that a configured one replaces the default of its name.
-        chosen += [Candidate(n, "built-in", builtin=BUILTINS[n]) for n in DEFAULT_BUILTINS]
+        chosen += [Candidate(n, BUILT_IN, builtin=BUILTINS[n]) for n in DEFAULT_BUILTINS]
         chosen += [Candidate(ep.name, entry_point_source(ep), entry_point=ep) for ep in eps]
     known = set(BUILTINS) | {ep.name for ep in eps} | {c.name for c in chosen}
     blocked = blocked_names(known)

@@ -90,7 +90,7 @@ def _hook_attrs(plugin: object) -> list[str]:
     )
 
 
-def _scope_of(name: str, plugin: object) -> tuple[str, ...] | None:
+def _scope_of(name: str, plugin: object, trusted: bool = False) -> tuple[str, ...] | None:
     scope = getattr(plugin, "botoware_scope", None)
     if scope is None:
         return None
@@ -116,6 +116,10 @@ def _scope_of(name: str, plugin: object) -> tuple[str, ...] | None:
                 "'service.*' or 'service.Operation' with botocore's hyphenized service id, "
                 "e.g. 's3.*' or 'lambda.GetPolicy'."
             )
+    if trusted:
+        # A built-in's scope is botoware's own, checked by the test suite; checking it against
+        # botocore's models here would load them on every autoload install.
+        return patterns
     # Checked against botocore's models; a boto3 client name maps to the service id.
     from botoware._names import canonical_key
 
@@ -150,7 +154,7 @@ def check_plugin(name: str, source: str, plugin: object) -> tuple[str, ...]:
                 f"It passes: {', '.join(offered)}."
             )
     _check_specnames(where, plugin)
-    _scope_of(name, plugin)
+    _scope_of(name, plugin, trusted=source == _loading.BUILT_IN)
     return tuple(h for h in _LIFECYCLE_ORDER if h in hooks)
 
 
@@ -628,7 +632,12 @@ class _SessionHost:
                     self._release(owned)
                     raise PluginError(f"plugin {name!r} ({source}): {exc}") from None
                 self._plugins[name] = _Registered(
-                    plugin, proxy, source, hooks, _scope_of(name, plugin), []
+                    plugin,
+                    proxy,
+                    source,
+                    hooks,
+                    _scope_of(name, plugin, source == _loading.BUILT_IN),
+                    [],
                 )
                 added.append(name)
                 owned.append(name)
@@ -892,7 +901,12 @@ class Installation:
         ``tryfirst``/``trylast`` say otherwise), then blocked and failed ones.
         """
         infos = [
-            PluginInfo(name, source, check_plugin(name, source, plugin), _scope_of(name, plugin))
+            PluginInfo(
+                name,
+                source,
+                check_plugin(name, source, plugin),
+                _scope_of(name, plugin, source == _loading.BUILT_IN),
+            )
             for name, source, plugin in reversed(self._loaded)
         ]
         return infos + self._skipped

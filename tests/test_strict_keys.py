@@ -11,6 +11,7 @@ import pytest
 
 import botoware
 from botoware._names import canonical_key
+from botoware.plugins import BUILTINS
 from botoware.plugins.retry import RetryPolicy
 from botoware.testing import Canned, Cassette, Faults, Recorder, throttle
 
@@ -138,3 +139,17 @@ def test_models_are_read_lazily_one_service_at_a_time() -> None:
         "assert _names._model.cache_info().currsize == 1, _names._model.cache_info()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_built_in_scopes_pass_the_strict_check(name: str) -> None:
+    """Every built-in's scope names real services and operations (install skips the check)."""
+    from botoware._loading import BUILT_IN, Candidate
+    from botoware.errors import ConfigurationError
+    from botoware.host import _scope_of
+
+    try:
+        plugin = Candidate(name, BUILT_IN, builtin=BUILTINS[name]).load()
+    except ConfigurationError as exc:  # the credentials built-in needs its variable
+        pytest.skip(f"{name} needs settings to be built: {exc}")
+    assert _scope_of(name, plugin) == _scope_of(name, plugin, trusted=True)

@@ -278,8 +278,8 @@ def list_plugins() -> list[PluginRow]:
                 )
             )
     for name in sorted(set(BUILTINS) - listed):
-        candidate = _loading.Candidate(name, "built-in", builtin=BUILTINS[name])
-        rows.append(_loaded(name, "built-in", candidate, "opt-in"))
+        candidate = _loading.Candidate(name, _loading.BUILT_IN, builtin=BUILTINS[name])
+        rows.append(_loaded(name, _loading.BUILT_IN, candidate, "opt-in"))
     return rows
 
 
