@@ -10,6 +10,9 @@ import boto3
 import botocore.client
 import pytest
 from moto.server import ThreadedMotoServer
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 CREDENTIALS = {
     "aws_access_key_id": "AKIDEXAMPLEBOTOWARE1",
@@ -121,3 +124,28 @@ def client(session: Any, moto_url: str, kind: str, request: pytest.FixtureReques
 
     request.addfinalizer(close)
     return make_aio
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    """Where the test's spans end up."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
+    """A fresh SDK tracer provider exporting synchronously to ``exporter``."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield provider
+    provider.shutdown()
+
+
+@pytest.fixture
+def traced(session: Any, provider: TracerProvider) -> Iterator[Any]:
+    """The tracing plugin installed on ``session`` with ``provider``."""
+    import botoware
+    from botoware.plugins.tracing import TracingPlugin
+
+    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False) as inst:
+        yield inst

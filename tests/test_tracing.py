@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.config
@@ -35,28 +34,6 @@ from botoware.testing import (
 # -------------------------------------------------------------------------------------------
 # Fixtures and helpers
 # -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    """Where the test's spans end up."""
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A fresh SDK tracer provider exporting synchronously to ``exporter``."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider
-    provider.shutdown()
-
-
-@pytest.fixture
-def traced(session: Any, provider: TracerProvider) -> Iterator[botoware.Installation]:
-    """The tracing plugin installed on ``session`` with ``provider``."""
-    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False) as inst:
-        yield inst
 
 
 def _named(exporter: InMemorySpanExporter, name: str) -> list[ReadableSpan]:

@@ -13,34 +13,11 @@ from opentelemetry import propagate, trace
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 import botoware
 from botoware.plugins.tracing import TracingPlugin, process_span
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    """Where the test's spans end up."""
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A fresh SDK tracer provider exporting synchronously to ``exporter``."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider
-    provider.shutdown()
-
-
-@pytest.fixture
-def traced(session: Any, provider: TracerProvider) -> Iterator[botoware.Installation]:
-    """The tracing plugin installed on ``session`` with ``provider``."""
-    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False) as inst:
-        yield inst
 
 
 @pytest.fixture

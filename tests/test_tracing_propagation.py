@@ -6,7 +6,6 @@ import base64
 import copy
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
@@ -23,28 +21,6 @@ import botoware
 from botoware.contrib.otel import extract
 from botoware.plugins.tracing import TracingPlugin
 from botoware.testing import Canned
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    """Where the test's spans end up."""
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A fresh SDK tracer provider exporting synchronously to ``exporter``."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider
-    provider.shutdown()
-
-
-@pytest.fixture
-def traced(session: Any, provider: TracerProvider) -> Iterator[botoware.Installation]:
-    """The tracing plugin installed on ``session`` with ``provider``."""
-    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False) as inst:
-        yield inst
 
 
 def _one(exporter: InMemorySpanExporter, name: str) -> ReadableSpan:

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from boto3.s3.transfer import TransferConfig
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-import botoware
-from botoware.plugins.tracing import TracingPlugin
 
 MIB = 1024 * 1024
 # S3 parts are at least 5 MiB (but the last): 11 MiB makes three parts.
 MULTIPART = TransferConfig(
     multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB, max_concurrency=3
 )
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    """Where the test's spans end up."""
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A fresh SDK tracer provider exporting synchronously to ``exporter``."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider
-    provider.shutdown()
-
-
-@pytest.fixture
-def traced(session: Any, provider: TracerProvider) -> Iterator[botoware.Installation]:
-    """The tracing plugin installed on ``session`` with ``provider``."""
-    with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False) as inst:
-        yield inst
 
 
 @pytest.fixture
