@@ -444,3 +444,24 @@ def test_botoware_run_covers_an_asyncio_program(tmp_path: Any, moto_url: str) ->
     )
     assert done.returncode == 0, done.stderr
     assert '"name": "S3.ListBuckets"' in done.stdout
+
+
+def test_leaving_an_async_paginator_early_ends_its_run(moto_url: str, bucket_of_five: str) -> None:
+    """A break inside ``contextlib.aclosing(aiter(pages))`` ends the run at once, no error."""
+    import contextlib
+
+    runs = _Runs()
+
+    async def main() -> list[Any]:
+        session = _aio_session()
+        with botoware.install(session, plugins=[runs], autoload=False):
+            async with session.create_client("s3", endpoint_url=moto_url) as s3:
+                pages = s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=bucket_of_five, PaginationConfig={"PageSize": 2}
+                )
+                async with contextlib.aclosing(aiter(pages)) as it:
+                    async for _ in it:
+                        break
+                return list(runs.runs)
+
+    assert _run(main()) == [("paginate", "ListObjectsV2", 1, None)]
