@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -149,3 +150,24 @@ def traced(session: Any, provider: TracerProvider) -> Iterator[Any]:
 
     with botoware.install(session, plugins=[TracingPlugin(provider)], autoload=False) as inst:
         yield inst
+
+
+class WholeCalls:
+    """A plugin recording each call it sees start (call_start) and end, by identity."""
+
+    def __init__(self, name: str = "ends") -> None:
+        self.botoware_name = name
+        self.started: list[int] = []
+        self.ended: list[int] = []
+        self._lock = threading.Lock()
+
+    def botoware_call_start(self, call: Any) -> None:
+        with self._lock:
+            self.started.append(id(call))
+
+    def botoware_after_call(self, call: Any) -> None:
+        with self._lock:
+            self.ended.append(id(call))
+
+    def botoware_after_call_error(self, call: Any) -> None:
+        self.botoware_after_call(call)

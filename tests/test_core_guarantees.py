@@ -13,7 +13,7 @@ import boto3
 import botocore
 import botocore.session
 import pytest
-from conftest import BOTH_KINDS, CREDENTIALS, bare_base, unwrap
+from conftest import BOTH_KINDS, CREDENTIALS, WholeCalls, bare_base, unwrap
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -25,27 +25,6 @@ from botoware.hooks import bridge
 from botoware.plugins.metrics import CALLS_IN_FLIGHT, MetricsPlugin
 from botoware.plugins.retry import RetryPlugin
 from botoware.plugins.tracing import TracingPlugin
-
-
-class Ends:
-    """Records each call it sees start (call_start) and end, by identity."""
-
-    def __init__(self, name: str = "ends") -> None:
-        self.botoware_name = name
-        self.started: list[int] = []
-        self.ended: list[int] = []
-        self._lock = threading.Lock()
-
-    def botoware_call_start(self, call: botoware.Call) -> None:
-        with self._lock:
-            self.started.append(id(call))
-
-    def botoware_after_call(self, call: botoware.Call) -> None:
-        with self._lock:
-            self.ended.append(id(call))
-
-    def botoware_after_call_error(self, call: botoware.Call) -> None:
-        self.botoware_after_call(call)
 
 
 def _tracing() -> tuple[TracingPlugin, InMemorySpanExporter]:
@@ -99,7 +78,7 @@ def test_base_exception_in_after_call_ends_every_other_plugin_first(
         pytest.skip("a coroutine raising GeneratorExit is a RuntimeError in asyncio itself")
     s3 = client("s3")
     tracing, spans = _tracing()
-    ends = Ends()
+    ends = WholeCalls()
     plugins = [tracing, ends, *([_Wraps()] if dispatch == "pluggy" else [])]
     with botoware.install(session, plugins=[*plugins, _raising("after_call", exc)], autoload=False):
         with pytest.raises(exc):
@@ -117,7 +96,7 @@ def test_base_exception_in_an_attempt_hook_still_ends_the_call_once(
     """KeyboardInterrupt in request_created: every plugin still ends the call, once."""
     s3 = client("s3")
     tracing, spans = _tracing()
-    ends = Ends()
+    ends = WholeCalls()
     plugins = [tracing, ends, *([_Wraps()] if dispatch == "pluggy" else [])]
     raiser = _raising("request_created", KeyboardInterrupt)
     with botoware.install(session, plugins=[*plugins, raiser], autoload=False):
@@ -135,7 +114,7 @@ def test_cancelled_error_raised_by_a_hook_cancels_the_task_after_every_ending(
     from aiobotocore.session import AioSession
 
     tracing, spans = _tracing()
-    ends = Ends()
+    ends = WholeCalls()
     aio = AioSession()
     aio.set_credentials(CREDENTIALS["aws_access_key_id"], CREDENTIALS["aws_secret_access_key"])
     raiser = _raising("after_call", asyncio.CancelledError)
@@ -195,7 +174,7 @@ def test_toggling_an_installation_under_concurrent_calls_gives_whole_calls(
 ) -> None:
     """8 threads call while install/uninstall toggles: the plugin sees whole calls or none."""
     sts = client("sts")
-    seen = Ends()
+    seen = WholeCalls()
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -258,7 +237,7 @@ def test_clients_created_while_installed_look_bare_after_uninstall(
     session: Any, client: Any, kind: str
 ) -> None:
     """A client made while installed has botocore's MRO, during and after the installation."""
-    with botoware.install(session, plugins=[Ends()], autoload=False):
+    with botoware.install(session, plugins=[WholeCalls()], autoload=False):
         during = client("s3")
         during.list_buckets()
         assert type(unwrap(during)).__mro__[1] is bare_base(kind)
@@ -277,7 +256,7 @@ def test_a_shared_plugin_stays_while_any_installation_that_asked_for_it_is_activ
 ) -> None:
     """Uninstalling one of two installations of the same plugin keeps it for the other."""
     s3 = client("s3")
-    ends = Ends()
+    ends = WholeCalls()
     first = botoware.install(session, plugins=[ends], autoload=False)
     second = botoware.install(session, plugins=[ends], autoload=False)
     first.uninstall()
@@ -297,7 +276,7 @@ def test_process_wide_and_per_session_installs_of_one_plugin_each_own_it(
 ) -> None:
     """Uninstalling a process-wide install keeps a per-session install of the same plugin."""
     _fresh_default_session(monkeypatch)
-    ends = Ends()
+    ends = WholeCalls()
     everywhere = botoware.install(plugins=[ends], autoload=False)
     session = boto3.Session(**CREDENTIALS)
     mine = botoware.install(session, plugins=[ends], autoload=False)
@@ -312,7 +291,7 @@ def test_two_process_wide_installs_of_one_plugin_each_own_it(
 ) -> None:
     """install(None) twice: uninstalling the first leaves the second working everywhere."""
     _fresh_default_session(monkeypatch)
-    ends = Ends()
+    ends = WholeCalls()
     first = botoware.install(plugins=[ends], autoload=False)
     second = botoware.install(plugins=[ends], autoload=False)
     first.uninstall()
@@ -333,7 +312,7 @@ def test_sessions_dropped_under_a_process_wide_install_leave_nothing_behind(
     """300 sessions created and dropped: each is freed, the installation keeps no entry."""
     _fresh_default_session(monkeypatch)
     refs: list[weakref.ref[Any]] = []
-    with botoware.install(plugins=[Ends()], autoload=False) as installation:
+    with botoware.install(plugins=[WholeCalls()], autoload=False) as installation:
         for _ in range(300):
             refs.append(weakref.ref(boto3.Session(**CREDENTIALS)._session))
         gc.collect()
@@ -416,7 +395,7 @@ def test_an_operation_scoped_request_created_sees_the_signed_request(
 def test_a_decision_hooks_answer_hides_no_start(session: Any, client: Any) -> None:
     """A plugin answering provide_client_params does not hide call_start from the others."""
     s3 = client("s3")
-    ends = Ends()
+    ends = WholeCalls()
 
     class Answers:
         botoware_name = "answers"
@@ -463,7 +442,7 @@ def test_a_plugin_that_steps_out_sees_no_more_of_that_call_only(session: Any, cl
     """STEP_OUT from call_start: no later hook of that call (ending included); next call seen."""
     s3 = client("s3")
     seen: list[tuple[int, str]] = []
-    others = Ends("others")
+    others = WholeCalls("others")
 
     class StepsOutOnce:
         botoware_name = "steps-out"
@@ -508,7 +487,7 @@ def test_install_finds_existing_clients_without_a_heap_scan(
         raise AssertionError("install() scanned the heap")
 
     monkeypatch.setattr(gc, "get_objects", no_scan)
-    ends = Ends()
+    ends = WholeCalls()
     with botoware.install(session, plugins=[ends], autoload=False):
         s3.list_buckets()
     assert len(ends.ended) == 1
@@ -522,7 +501,7 @@ def test_a_session_made_before_import_is_found_by_a_heap_scan_once(moto_url: str
     finally:
         botocore.register_initializer(bridge.track_new_session)
     old = raw.create_client("s3", region_name="us-east-1", endpoint_url=moto_url)
-    ends = Ends()
+    ends = WholeCalls()
     with botoware.install(raw, plugins=[ends], autoload=False):
         old.list_buckets()
     scans = 0

@@ -15,7 +15,6 @@ from opentelemetry.sdk.metrics.export import (
     NumberDataPoint,
 )
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from prometheus_client import CollectorRegistry
@@ -43,21 +42,6 @@ from botoware.plugins.tracing import TracingPlugin
 def registry() -> CollectorRegistry:
     """A fresh registry per test."""
     return CollectorRegistry()
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    """Where the test's spans end up."""
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A fresh SDK tracer provider exporting synchronously to ``exporter``."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider
-    provider.shutdown()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import botocore.exceptions
 import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
+from conftest import WholeCalls
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
@@ -707,27 +708,6 @@ def test_install_leaves_clients_of_a_session_sharing_the_loader_alone() -> None:
 BASE_EXCEPTIONS = (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError)
 
 
-class Whole:
-    """Records the calls it sees start and end, by identity (thread-safe)."""
-
-    def __init__(self, name: str) -> None:
-        self.botoware_name = name
-        self.started: list[int] = []
-        self.ended: list[int] = []
-        self._lock = threading.Lock()
-
-    def botoware_call_start(self, call: botoware.Call) -> None:
-        with self._lock:
-            self.started.append(id(call))
-
-    def botoware_after_call(self, call: botoware.Call) -> None:
-        with self._lock:
-            self.ended.append(id(call))
-
-    def botoware_after_call_error(self, call: botoware.Call) -> None:
-        self.botoware_after_call(call)
-
-
 class BaseRaiser:
     """Raises the BaseException it is told to, in the hook it is told to, once."""
 
@@ -752,7 +732,7 @@ for _hook in (*OBSERVER_HOOKS, "call_start"):
 
 
 @pytest.fixture(scope="module")
-def hostile() -> Iterator[tuple[dict[str, Any], BaseRaiser, Whole, InMemorySpanExporter]]:
+def hostile() -> Iterator[tuple[dict[str, Any], BaseRaiser, WholeCalls, InMemorySpanExporter]]:
     """An installed session whose BaseRaiser runs before tracing and a call ledger."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AWS_CONFIG_FILE", "/dev/null")
@@ -762,7 +742,7 @@ def hostile() -> Iterator[tuple[dict[str, Any], BaseRaiser, Whole, InMemorySpanE
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    raiser, whole = BaseRaiser(), Whole("whole")
+    raiser, whole = BaseRaiser(), WholeCalls("whole")
     plugins = [TracingPlugin(tracer_provider=provider), whole, raiser]
     with botoware.install(session, plugins=plugins, autoload=False):
         yield clients, raiser, whole, exporter
@@ -776,7 +756,7 @@ def hostile() -> Iterator[tuple[dict[str, Any], BaseRaiser, Whole, InMemorySpanE
     st.booleans(),
 )
 def test_a_base_exception_in_any_observer_hook_reaches_the_user_after_every_ending(
-    hostile: tuple[dict[str, Any], BaseRaiser, Whole, InMemorySpanExporter],
+    hostile: tuple[dict[str, Any], BaseRaiser, WholeCalls, InMemorySpanExporter],
     hook: str,
     exc: type[BaseException],
     service: str,
@@ -816,7 +796,7 @@ def test_installations_toggled_under_concurrent_calls_see_whole_calls(
         mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         session = boto3.Session(**CREDENTIALS)
         s3 = _offline_client(session, "s3")
-    plugins = [Whole(f"whole-{n}") for n in range(3)]
+    plugins = [WholeCalls(f"whole-{n}") for n in range(3)]
     active: dict[int, botoware.Installation] = {}
     stop = threading.Event()
     errors: list[BaseException] = []

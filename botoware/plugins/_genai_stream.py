@@ -47,13 +47,9 @@ class StreamObserver(Protocol):
         """The stream was garbage-collected before any of the above."""
 
 
-@final
-class TracedEventStream(_EventStream):
-    """A botocore ``EventStream`` that tells a :class:`StreamObserver` what happens to it.
-
-    An ``EventStream`` itself (``isinstance`` holds), it iterates, closes and answers
-    attribute lookups like the stream it wraps, whose state it does not copy.
-    """
+class _TracedStream(_EventStream):
+    """What the sync and async traced streams share: a view of the stream they wrap (its
+    state is not copied), closing, attribute lookups, and the end when dropped unread."""
 
     __slots__ = ("_finalizer", "_inner", "_observer")
 
@@ -62,6 +58,30 @@ class TracedEventStream(_EventStream):
         self._observer = observer
         # Holds the observer, not the wrapper, so the wrapper can still be collected.
         self._finalizer = weakref.finalize(self, observer.dropped)
+
+    def close(self) -> None:
+        """Close the underlying HTTP body (an unread stream ends its observation here)."""
+        try:
+            self._inner.close()
+        finally:
+            self._observer.closed()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._inner!r}>"
+
+
+@final
+class TracedEventStream(_TracedStream):
+    """A botocore ``EventStream`` that tells a :class:`StreamObserver` what happens to it.
+
+    An ``EventStream`` itself (``isinstance`` holds), it iterates and answers like the
+    stream it wraps.
+    """
+
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[Any]:
         observer = self._observer
@@ -81,34 +101,15 @@ class TracedEventStream(_EventStream):
     def get_initial_response(self) -> Any:
         return self._inner.get_initial_response()
 
-    def close(self) -> None:
-        """Close the underlying HTTP body (an unread stream ends its observation here)."""
-        try:
-            self._inner.close()
-        finally:
-            self._observer.closed()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __repr__(self) -> str:
-        return f"<TracedEventStream of {self._inner!r}>"
-
 
 @final
-class TracedAioEventStream(_EventStream):
-    """aiobotocore's ``EventStream``, read with ``async for``, observed like
-    :class:`TracedEventStream`."""
+class TracedAioEventStream(_TracedStream):
+    """aiobotocore's ``EventStream``, read with ``async for``, observed the same way."""
 
-    __slots__ = ("_finalizer", "_inner", "_observer")
-
-    def __init__(self, inner: Any, observer: StreamObserver) -> None:  # no super(): a view
-        self._inner = inner
-        self._observer = observer
-        self._finalizer = weakref.finalize(self, observer.dropped)
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[Any]:
-        raise NotImplementedError("Use async-for instead")
+        raise NotImplementedError("Use async-for instead")  # as aiobotocore's own stream
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._events()
@@ -128,18 +129,6 @@ class TracedAioEventStream(_EventStream):
 
     async def get_initial_response(self) -> Any:
         return await self._inner.get_initial_response()
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            self._observer.closed()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __repr__(self) -> str:
-        return f"<TracedAioEventStream of {self._inner!r}>"
 
 
 def observe_stream(stream: Any, observer: StreamObserver) -> Any | None:
