@@ -6,6 +6,7 @@ import contextvars
 import functools
 import inspect
 import logging
+import operator
 import sys
 import threading
 import warnings
@@ -266,6 +267,8 @@ def _isolate(function: Callable[..., Any], report: Callable[[str], None], hook: 
             _defer(exc)
             return None
 
+    # What _compile needs to call the plugin's function directly, isolating it itself.
+    isolated.botoware_isolates = (function, report, hook)  # type: ignore[attr-defined]
     return isolated
 
 
@@ -360,13 +363,14 @@ class _Plans:
     """
 
     __slots__ = (
-        "_covers",
         "_firstresult",
         "_hookexec",
         "_impls",
         "_plans",
+        "_routes",
         "_scopes",
         "_without",
+        "runs",
     )
 
     def __init__(
@@ -381,8 +385,9 @@ class _Plans:
         self._scopes = scopes
         self._hookexec = hookexec
         self._plans: dict[tuple[str, str, str], Callable[..., Any] | None] = {}
-        self._covers: dict[tuple[str, str], bool] = {}
+        self._routes: dict[tuple[str, str], bridge.Route] = {}
         self._without: dict[tuple[str, ...], _Plans] = {}
+        self.runs = bool(impls.get("botoware_run_start") or impls.get("botoware_run_end"))
 
     @classmethod
     def of(cls, pm: pluggy.PluginManager, plugins: dict[str, _Registered]) -> _Plans:
@@ -425,17 +430,16 @@ class _Plans:
         self._plans[key] = found  # a race computes the same value twice, harmlessly
         return found
 
-    def covers(self, service: str, operation: str) -> bool:
+    def route(self, service: str, operation: str) -> bridge.Route:
         key = (service, operation)
         try:
-            return self._covers[key]
+            return self._routes[key]
         except KeyError:
             pass
-        found = any(
-            self.plan(hook, service, operation) is not None
-            for hook in (*bridge.CALL_HOOKS, "botoware_run_start", "botoware_run_end")
-        )
-        self._covers[key] = found
+        found = tuple(self.plan(hook, service, operation) for hook in bridge.CALL_HOOKS)
+        if not any(found):
+            found = bridge.NO_ROUTE
+        self._routes[key] = found
         return found
 
 
@@ -467,9 +471,35 @@ def _compile(
     if len(order) == 1:
         [(function, argnames, name)] = order
         alone = bridge.StepOut((name,))
+        isolates = getattr(function, "botoware_isolates", None)
+        if len(argnames) == 1 and isolates is not None:
+            # The commonest plan (one observer taking only ``call``) in one frame: the
+            # plugin's own function, isolated here rather than by its _isolate wrapper.
+            # Alone, nothing else must run first, so a BaseException goes straight up.
+            [argname] = argnames
+            raw, report, reported = isolates
+
+            def one_observer(**kwargs: Any) -> Any:
+                try:
+                    result = raw(kwargs[argname])
+                except Exception:
+                    report(reported)
+                    return None
+                return alone if result is STEP_OUT else result
+
+            return one_observer
+        if len(argnames) == 1:
+            [argname] = argnames
+
+            def one_argument(**kwargs: Any) -> Any:
+                result = function(kwargs[argname])
+                return alone if result is STEP_OUT else result
+
+            return one_argument
+        arguments = operator.itemgetter(*argnames) if argnames else None
 
         def one(**kwargs: Any) -> Any:
-            result = function(*[kwargs[name] for name in argnames])
+            result = function() if arguments is None else function(*arguments(kwargs))
             return alone if result is STEP_OUT else result
 
         return one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar, final
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -130,9 +130,11 @@ class Call:
     """
 
     __slots__ = (
+        "_begun",
         "_context",
         "_ended",
         "_plans",
+        "_route",
         "operation",
         "params",
         "presigned",
@@ -162,10 +164,22 @@ class Call:
         self.run = run
         self.presigned = presigned
         self.started = time.monotonic()
-        self.stash = Stash()
         self._context: dict[str, Any] | None = None
         self._ended = False
+        self._begun = False  # botoware_call_start has run
         self._plans: Any = None  # the host's plugin snapshot this call started with
+        self._route: Any = None  # its compiled plans for this operation (bridge.events.Route)
+
+    stash: Stash
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached while a slot is unset: the stash is made on first use, so a call
+            # no plugin keeps state for never makes one.
+            if name == "stash":
+                stash = self.stash = Stash()
+                return stash
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def attempt(self) -> int:

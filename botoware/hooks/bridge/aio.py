@@ -19,6 +19,7 @@ from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider, RefreshableCredentials
 
 from botoware.hooks.bridge.calls import Running, Step, begin
+from botoware.hooks.bridge.clients import starts_early
 from botoware.hooks.bridge.events import Dispatcher
 from botoware.hooks.bridge.runs import END, page_run, wait_run
 
@@ -41,9 +42,10 @@ def make_api_call(
     region: str | None,
 ) -> Callable[..., Any]:
     """The covered ``_make_api_call`` of an aiobotocore client (see ``clients.cover``)."""
+    early = starts_early(original)
 
     async def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
-        calling = begin(host, service, service_id, region, operation_name, api_params)
+        calling = begin(host, service, service_id, region, operation_name, api_params, early)
         if calling is None:
             return await original(operation_name, api_params)
         with calling:

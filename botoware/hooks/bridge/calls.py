@@ -13,21 +13,49 @@ import contextvars
 from types import TracebackType
 from typing import Any, final
 
-from botoware.hooks.bridge.events import PENDING, RUN, Dispatcher, StepOut
+from botoware.hooks.bridge.events import (
+    HOOK_INDEX,
+    NO_ROUTE,
+    PENDING,
+    RUN,
+    START_HOOK,
+    Dispatcher,
+    fail,
+    start,
+)
 from botoware.hooks.call import Call, Run
+
+START = HOOK_INDEX[START_HOOK]
 
 
 @final
 class Calling:
-    """A covered call in flight: the pending call of this thread or task until it exits."""
+    """A covered call in flight: the pending call of this thread or task until it exits.
+
+    ``early``: the client's original ``_make_api_call`` is botocore's own, so nothing else
+    wraps the call and its ``botoware_call_start`` runs here, before botocore's first event
+    (otherwise in the first event's handler, once an outer wrapper such as
+    opentelemetry-instrumentation-botocore's has begun). A call every plugin then stepped
+    out of is not followed any further: nothing binds it and nothing waits for it.
+    """
 
     __slots__ = ("_host", "_token", "call")
 
-    def __init__(self, host: Dispatcher, call: Call) -> None:
+    def __init__(self, host: Dispatcher, call: Call, early: bool) -> None:
         self.call = call
-        self._host = host
+        self._host: Dispatcher | None = host
+        if early:
+            if call._route[START] is not None:
+                start(call)  # raising: already ended for the others, nothing to undo here
+            else:
+                call._begun = True
+            if call._route is NO_ROUTE:
+                self._host = None
+                # Nor may an outer call, pending still, be bound by this call's events.
+                self._token: contextvars.Token[Call | None] = PENDING.set(None)
+                return
         host.in_flight.add(call)
-        self._token: contextvars.Token[Call | None] = PENDING.set(call)
+        self._token = PENDING.set(call)
 
     def __enter__(self) -> Call:
         return self.call
@@ -35,6 +63,10 @@ class Calling:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        host = self._host
+        if host is None:
+            PENDING.reset(self._token)
+            return
         call = self.call
         try:
             if exc is not None:  # CancelledError and wait_for's timeouts included
@@ -42,7 +74,6 @@ class Calling:
         finally:
             # No longer in flight: a session waiting to detach may do so now.
             PENDING.reset(self._token)
-            host = self._host
             in_flight = host.in_flight
             in_flight.discard(call)
             if host.draining and not in_flight:
@@ -56,32 +87,23 @@ def begin(
     region: str | None,
     operation: str,
     params: Any,
+    early: bool,
 ) -> Calling | None:
-    """Open a call if any plugin covers it (None: call the original method bare)."""
+    """Open a call if any plugin has a call hook for it (None: call the original bare)."""
     plans = host.plans
-    if not plans.covers(service, operation):
-        return None
-    run = RUN.get()
+    route = plans.route(service, operation)
+    run = RUN.get() if plans.runs else None
     if run is not None:
         if run.operation == operation and run.service == service:
             run.calls += 1
         else:
             run = None
+    if route is NO_ROUTE:
+        return None
     call = Call(service, service_id, operation, region, params, run)
     call._plans = plans
-    return Calling(host, call)
-
-
-def fail(call: Call, exception: BaseException) -> None:
-    """End a call that raised without a terminal event (exactly once)."""
-    if call._ended:
-        return
-    call._ended = True
-    plan = call._plans.plan("botoware_after_call_error", call.service, call.operation)
-    if plan is not None:
-        result = plan(call=call, exception=exception, context=call._context)
-        if result.__class__ is StepOut:
-            call._plans = call._plans.without(result.names)
+    call._route = route
+    return Calling(host, call, early)
 
 
 @final

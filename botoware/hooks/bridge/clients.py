@@ -16,8 +16,10 @@ clients once by a heap scan (:func:`clients_of`) and tracks it from then on.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any, final
@@ -52,6 +54,32 @@ def is_async(client: object) -> bool:
     return module is not None and isinstance(client, module.AioBaseClient)
 
 
+def starts_early(original: Callable[..., Any]) -> bool:
+    """True when ``original`` is botocore's (or aiobotocore's) own ``_make_api_call``.
+
+    Then no other wrapper (opentelemetry-instrumentation-botocore's, a user's monkeypatch)
+    is between botoware and botocore, and a call's start hook may run before botocore's
+    first event. wrapt's proxies and ``functools.wraps`` copy a function's name and module,
+    so the test is where the outermost function's code lives.
+    """
+    if type(original) is not types.MethodType:
+        return False  # a wrapt proxy passes the wrapped method's attributes on
+    function = original.__func__
+    if type(function) is not types.FunctionType:
+        return False
+    filename = os.path.abspath(function.__code__.co_filename)
+    return any(filename.startswith(folder) for folder in _botocore_folders())
+
+
+def _botocore_folders() -> list[str]:
+    folders = []
+    for name in ("botocore", "aiobotocore"):
+        module = sys.modules.get(name)
+        if module is not None and module.__file__:
+            folders.append(os.path.dirname(os.path.abspath(module.__file__)) + os.sep)
+    return folders
+
+
 def _sync_make_api_call(
     host: Dispatcher,
     original: Callable[..., Any],
@@ -59,8 +87,10 @@ def _sync_make_api_call(
     service_id: str,
     region: str | None,
 ) -> Callable[..., Any]:
+    early = starts_early(original)
+
     def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
-        calling = calls.begin(host, service, service_id, region, operation_name, api_params)
+        calling = calls.begin(host, service, service_id, region, operation_name, api_params, early)
         if calling is None:
             return original(operation_name, api_params)
         with calling:
@@ -103,14 +133,14 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
             return page_iterator_cls
 
     covered = make_api_call(host, client._make_api_call, service, service_id, region)
-    prepared = False
+    attrs = client.__dict__
 
     def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
-        # First call: botocore has finished setting the client up by now.
-        nonlocal prepared
-        if not prepared:
-            prepared = True
-            host.prepare(client)
+        # First call only: botocore has finished setting the client up by now. Later calls
+        # go straight to ``covered`` (unless uncovered meanwhile).
+        host.prepare(client)
+        if attrs.get("_make_api_call") is _make_api_call:
+            attrs["_make_api_call"] = covered
         return covered(operation_name, api_params)
 
     original_get_paginator = client.get_paginator
@@ -128,7 +158,6 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
 
     get_paginator.__doc__ = original_get_paginator.__doc__
     get_waiter.__doc__ = original_get_waiter.__doc__
-    attrs = client.__dict__
     attrs["_make_api_call"] = _make_api_call
     attrs["get_paginator"] = get_paginator
     attrs["get_waiter"] = get_waiter

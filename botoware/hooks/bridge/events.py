@@ -54,6 +54,17 @@ START_HOOK = "botoware_call_start"
 FIRST_HOOK = "botoware_provide_client_params"
 CALL_HOOKS = (START_HOOK, *EVENTS)
 """Every hook of one call, in the order they run."""
+HOOK_INDEX = {hook: index for index, hook in enumerate(CALL_HOOKS)}
+"""Where each call hook's plan sits in a :data:`Route`."""
+Route = tuple[Any, ...]
+"""One compiled plan (or None) per call hook, in :data:`CALL_HOOKS` order, for one operation."""
+NO_ROUTE: Route = (None,) * len(CALL_HOOKS)
+"""The route of an operation no plugin (left in a call) has any call hook for.
+
+Plans return this very tuple for every such operation, so ``route is NO_ROUTE`` is the test.
+"""
+_START = HOOK_INDEX[START_HOOK]
+_AFTER_CALL_ERROR = HOOK_INDEX["botoware_after_call_error"]
 TERMINAL_HOOKS = ("botoware_after_call", "botoware_after_call_error")
 RETRY_HOOK = "botoware_needs_retry"
 _DECISION_HOOKS = frozenset(
@@ -74,8 +85,13 @@ class Plans(Protocol):
         """A callable running ``hook`` on the plugins in scope (keyword arguments), or None."""
         ...
 
-    def covers(self, service: str, operation: str) -> bool:
-        """True when any plugin has any call or run hook for this operation."""
+    def route(self, service: str, operation: str) -> Route:
+        """The plan of every call hook for this operation (:data:`NO_ROUTE`: none at all)."""
+        ...
+
+    @property
+    def runs(self) -> bool:
+        """True when any plugin has a run hook (so calls of a run are counted)."""
         ...
 
     def without(self, names: tuple[str, ...]) -> Plans:
@@ -149,7 +165,8 @@ def find_call(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher)
         params = kwargs.get("params") if model is not None else None
         region = context.get("client_region")
         call = Call(service, service_id, operation, region, params or {}, presigned=True)
-        call._plans = host.plans
+        plans = call._plans = host.plans
+        call._route = plans.route(service, operation)
     else:
         return None
     call._context = context
@@ -157,17 +174,50 @@ def find_call(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher)
     return call
 
 
+def step_out(call: Call, names: tuple[str, ...]) -> None:
+    """``names`` see no more of ``call``: their later hooks for it are not called."""
+    plans = call._plans = call._plans.without(names)
+    call._route = plans.route(call.service, call.operation)
+
+
 def run_plan(call: Call, hook: str, kwargs: dict[str, Any]) -> Any:
     """Run ``hook`` for ``call`` on the plugins still in it; drop those that step out."""
-    plan = call._plans.plan(hook, call.service, call.operation)
+    plan = call._route[HOOK_INDEX[hook]]
     if plan is None:
         return None
     kwargs["call"] = call
     result = plan(**kwargs)
     if result.__class__ is StepOut:
-        call._plans = call._plans.without(result.names)
+        step_out(call, result.names)
         return None
     return result
+
+
+def start(call: Call) -> None:
+    """Run ``botoware_call_start`` for ``call`` (a BaseException ends it for the others)."""
+    call._begun = True
+    plan = call._route[_START]
+    if plan is None:
+        return
+    try:
+        result = plan(call=call)
+    except BaseException as exc:
+        fail(call, exc)
+        raise
+    if result.__class__ is StepOut:
+        step_out(call, result.names)
+
+
+def fail(call: Call, exception: BaseException) -> None:
+    """End a call that raised without a terminal event (exactly once)."""
+    if call._ended:
+        return
+    call._ended = True
+    plan = call._route[_AFTER_CALL_ERROR]
+    if plan is not None:
+        result = plan(call=call, exception=exception, context=call._context)
+        if result.__class__ is StepOut:
+            step_out(call, result.names)
 
 
 def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None = None) -> Handler:
@@ -180,6 +230,7 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
     returns = hook in _DECISION_HOOKS
     terminal = hook in TERMINAL_HOOKS
     first = hook == FIRST_HOOK
+    index = HOOK_INDEX[hook]
 
     def handler(**kwargs: Any) -> Any:
         if where == _IN_CONTEXT:
@@ -196,17 +247,37 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
         else:
             call = context.get(CALL_KEY)
             if call is None:
-                call = find_call(context, kwargs, host)
+                # find_call, inline for the common cases: this call's first event, or no
+                # call of botoware's (an unfollowed call, a call begun before install).
+                if context.get("is_presign_request"):
+                    call = find_call(context, kwargs, host)
+                else:
+                    call = PENDING.get()
+                    if call is None or call._context is not None:
+                        return None
+                    call._context = context
+                    context[CALL_KEY] = call
         if call is None:
             return None
         if terminal:
             if call._ended:
                 return None
             call._ended = True
-        elif first:
-            run_plan(call, START_HOOK, kwargs)
-        result = run_plan(call, hook, kwargs)
-        if not returns or result is None:
+        elif first and not call._begun:
+            # A presigned URL, or a client whose _make_api_call another wrapper wraps
+            # (opentelemetry-instrumentation-botocore's): that wrapper has begun by now.
+            start(call)
+        plan = call._route[index]
+        if plan is None:
+            return None
+        kwargs["call"] = call
+        result = plan(**kwargs)
+        if result is None:
+            return None
+        if result.__class__ is StepOut:
+            step_out(call, result.names)
+            return None
+        if not returns:
             return None
         return result if adapt is None else adapt(result)
 
