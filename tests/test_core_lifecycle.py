@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
+import functools
 from typing import Any
 
+import botocore.client
 import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
-from conftest import BOTH_KINDS
+from conftest import BOTH_KINDS, unwrap
 
 import botoware
 from botoware.testing import Recorder
@@ -318,3 +321,78 @@ def test_every_hook_receives_every_documented_argument(session: Any, client: Any
         expected = set(inspect.signature(getattr(specs, name)).parameters) - optional
         assert expected <= arguments, (name, expected - arguments)
     assert len(received) == 15  # every hook but credential_providers (install-time)
+
+
+@BOTH_KINDS
+def test_call_start_comes_before_botocore_emits_anything(session: Any, client: Any) -> None:
+    """A plain client's call_start runs before botocore's first event, so it sees no event."""
+    s3 = client("s3")
+    order: list[str] = []
+    unwrap(s3).meta.events.register(
+        "provide-client-params.s3.ListBuckets", lambda **kw: order.append("botocore event")
+    )
+
+    class Start:
+        botoware_name = "start"
+
+        def botoware_call_start(self, call: botoware.Call) -> None:
+            order.append("call_start")
+
+    with botoware.install(session, plugins=[Start()], autoload=False):
+        s3.list_buckets()
+    assert order == ["call_start", "botocore event"]
+
+
+def test_call_start_waits_for_a_wrapper_around_make_api_call(
+    session: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With BaseClient._make_api_call monkeypatched, call_start runs inside the wrapper."""
+    inside = contextvars.ContextVar("inside", default=False)
+    original = botocore.client.BaseClient._make_api_call
+
+    @functools.wraps(original)
+    def wrapper(self: Any, operation_name: str, api_params: Any) -> Any:
+        token = inside.set(True)
+        try:
+            return original(self, operation_name, api_params)
+        finally:
+            inside.reset(token)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", wrapper)
+    seen: list[bool] = []
+
+    class Start:
+        botoware_name = "start"
+
+        def botoware_call_start(self, call: botoware.Call) -> None:
+            seen.append(inside.get())
+
+        def botoware_after_call(self, call: botoware.Call) -> None:
+            seen.append(inside.get())
+
+    s3 = client("s3")
+    with botoware.install(session, plugins=[Start()], autoload=False):
+        s3.list_buckets()
+    assert seen == [True, True]
+
+
+def test_a_call_made_from_call_start_is_a_whole_call_of_its_own(session: Any, client: Any) -> None:
+    """A call made inside call_start (before botocore's first event) and the call that made
+    it each run every hook once, whoever stepped out of which (sync: hooks cannot await)."""
+    s3, sts = client("s3"), client("sts")
+    recorder = Recorder()
+
+    class Nested:
+        botoware_name = "nested"
+
+        def botoware_call_start(self, call: botoware.Call) -> Any:
+            if call.operation == "ListBuckets":
+                sts.get_caller_identity()
+                return None
+            return botoware.STEP_OUT
+
+    with botoware.install(session, plugins=[Nested(), recorder], autoload=False):
+        s3.list_buckets()
+    expected = [h for h, _ in [*[(h, 0) for h in ONE_ATTEMPT], ("after_call", 1)]]
+    assert [h for h, _ in _hooks(recorder, "ListBuckets")] == expected
+    assert [h for h, _ in _hooks(recorder, "GetCallerIdentity")] == expected

@@ -129,8 +129,11 @@ def botoware_credential_providers(
 def botoware_call_start(call: Call) -> None:
     """A call begins: every plugin in scope sees it, whatever any decision hook answers.
 
-    Called on botocore's ``provide-client-params`` event, once per call (also for presigned
-    URLs, see :attr:`Call.presigned`), before ``botoware_provide_client_params``. The first
+    Called once per call (also for presigned URLs, see :attr:`Call.presigned`), before
+    ``botoware_provide_client_params``: as the covered client's ``_make_api_call`` begins,
+    before botocore emits any event, or on botocore's ``provide-client-params`` event when
+    something else wraps ``BaseClient._make_api_call`` (opentelemetry-instrumentation-botocore,
+    a monkeypatch), so that its wrapper has begun first, and for presigned URLs. The first
     hook of every call: a call that reaches it always ends with exactly one
     ``botoware_after_call`` or ``botoware_after_call_error`` (presigned URLs excepted, they
     send nothing). Start per-call state here (a span, a timer); unlike a decision hook, no
