@@ -141,11 +141,10 @@ def _scan() -> list[metadata.EntryPoint] | None:
     seen: set[str] = set()
     for entry in sys.path:
         try:
-            listing = os.scandir(entry or ".")
+            listing = os.listdir(entry or ".")  # names only: cheaper than scandir's entries
         except OSError:
             continue
-        with listing:
-            names = sorted(e.name for e in listing if e.name.endswith(_INFO_SUFFIXES))
+        names = sorted(name for name in listing if name.endswith(_INFO_SUFFIXES))
         for name in names:
             dist_name = _normalized(name)
             if dist_name in seen:
