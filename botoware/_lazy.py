@@ -53,8 +53,9 @@ class Pattern:
 
 
 class _LazyModule(types.ModuleType):
-    """Stands in for a module until one of its attributes is read, then takes on all of them
-    (later reads are plain attribute reads)."""
+    """Stands in for a module until one of its attributes is read, then takes on all of them:
+    later reads are plain attribute reads, and later changes to the real module's attributes
+    (a test's monkeypatch) do not reach the stand-in."""
 
     def __getattr__(self, name: str) -> Any:
         # import_module holds the module's import lock, so threads racing here wait for the
