@@ -18,8 +18,9 @@ production (``--simple``: a ``SimpleSpanProcessor``).
 
 **install().** CPU time of ``install()`` into a session that already has a client, against the
 number of live (gc-tracked) objects in the process; time of an autoload ``install()`` in a
-fresh interpreter (built-ins and entry points, imports included); and ``python -X
-importtime`` figures for ``import botoware`` plus ``install()`` on top of ``import boto3``.
+fresh interpreter (built-ins and entry points, imports included); ``python -X importtime``
+figures for ``import botoware`` plus ``install()`` on top of ``import boto3``; and what the
+first calls of that interpreter cost over bare boto3's (what botoware leaves to first use).
 
     python benchmarks/overhead.py [--rounds 30] [--calls 8] [--only NAME] [--simple]
                                   [--heap 1000000 --heap 5000000] [--json FILE|-] [--quick]
@@ -574,20 +575,85 @@ def measure_install(heap_sizes: Sequence[int], repeats: int, simple: bool) -> li
 
 
 _COLD_SCRIPT = """
-import sys, time
+import gc, json, sys, time
+CREDENTIALS, ENDPOINT, QUEUE_URL, ANSWERS = json.loads(sys.argv[1])
+WITH_BOTOWARE = sys.argv[2] == "1"
 import boto3
-sys.stderr.write("BENCH-MARK import-botoware\\n")
-t0 = time.process_time()
-import botoware
-t1 = time.process_time()
-session = boto3.Session(region_name="us-east-1")
-sys.stderr.write("BENCH-MARK install\\n")
-t2 = time.process_time()
-botoware.install(session)
-t3 = time.process_time()
-sys.stderr.write("BENCH-MARK end\\n")
-print((t1 - t0) * 1e3, (t3 - t2) * 1e3)
+from botocore.awsrequest import AWSResponse
+
+
+class Raw:
+    def __init__(self, body):
+        self.body = body
+
+    def stream(self, **kwargs):
+        yield self.body
+
+
+def answer(client, operation):
+    status, headers, body = ANSWERS[operation]
+    body = body.encode("latin-1")
+    client.meta.events.register(
+        f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}",
+        lambda request, **kwargs: AWSResponse(request.url, status, headers, Raw(body)),
+    )
+    return client
+
+
+def mark(phase):
+    sys.stderr.write(f"BENCH-MARK {phase}\\n")
+
+
+clock = time.process_time
+import_s = install_s = 0.0
+if WITH_BOTOWARE:
+    mark("import-botoware")
+    t0 = clock()
+    import botoware
+    import_s = clock() - t0
+session = boto3.Session(**CREDENTIALS)
+if WITH_BOTOWARE:
+    mark("install")
+    t0 = clock()
+    botoware.install(session)
+    install_s = clock() - t0
+# A full garbage collection (some 15 ms here) comes when allocations add up, in one call or
+# another, with botoware or without: off from here, so each row shows what the call costs.
+gc.disable()
+mark("first-call")
+t0 = clock()
+dynamodb = answer(session.client("dynamodb", endpoint_url=ENDPOINT), "GetItem")
+dynamodb.get_item(TableName="bench-table", Key={"pk": {"S": "user#42"}})
+first_s = clock() - t0
+mark("first-send")
+t0 = clock()
+sqs = answer(session.client("sqs", endpoint_url=ENDPOINT), "SendMessage")
+sqs.send_message(QueueUrl=QUEUE_URL, MessageBody="hello")
+send_s = clock() - t0
+mark("end")
+print(json.dumps([import_s * 1e3, install_s * 1e3, first_s * 1e3, send_s * 1e3]))
 """
+# The first calls of a fresh interpreter, answered at before-send as in the per-call table.
+_COLD_ANSWERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "GetItem": ("dynamodb", OPERATIONS[2][4]),
+    "SendMessage": (
+        "sqs",
+        {
+            "MessageId": "5fea7756-0ea4-451a-a703-a558b933e274",
+            "MD5OfMessageBody": "5d41402abc4b2a76b9719d911017c592",  # md5(b"hello")
+        },
+    ),
+}
+
+
+def _cold_argv() -> str:
+    answers: dict[str, tuple[int, dict[str, str], str]] = {}
+    for operation, (service, parsed) in _COLD_ANSWERS.items():
+        client = boto3.client(service, endpoint_url=ENDPOINT, **CREDENTIALS)  # type: ignore[call-overload]
+        response = response_for(client.meta.service_model.operation_model(operation), parsed)
+        body = response.content.decode("latin-1")
+        answers[operation] = (response.status_code, dict(response.headers), body)
+    return json.dumps([CREDENTIALS, ENDPOINT, QUEUE_URL, answers])
 
 
 def _cold_env(pycache: str) -> dict[str, str]:
@@ -619,43 +685,82 @@ def _importtime(stderr: str) -> dict[str, float]:
     return phases
 
 
+def _where_botoware_comes_from() -> str:
+    """How the measured interpreters find botoware, and what an editable install changes."""
+    editable = any("editable" in getattr(f, "__module__", "").lower() for f in sys.meta_path)
+    where = f"botoware from {Path(botoware.__file__).parent}"
+    if not editable:
+        return where + "."
+    return (
+        f"{where}, an editable install: a .pth file imports its finder at interpreter start-up, "
+        "before the measured steps, and the finder is asked only for what no other finder "
+        "finds (the top-level `botoware` package, optional imports that fail), so the figures "
+        "are those of a wheel install."
+    )
+
+
+def _distributions() -> int:
+    """Distributions on sys.path: the entry-point scan of an autoload install() reads each."""
+    count = 0
+    for entry in sys.path:
+        with contextlib.suppress(OSError), os.scandir(entry or ".") as listing:
+            count += sum(e.name.endswith((".dist-info", ".egg-info")) for e in listing)
+    return count
+
+
 def measure_cold(repeats: int) -> dict[str, Any]:
-    """A fresh interpreter per run: CPU milliseconds of ``import botoware`` and of an autoload
-    ``install()`` (CPU time: a loaded machine inflates wall time by multiples)."""
-    walls: list[tuple[float, float]] = []
+    """Fresh interpreters, ``repeats`` with botoware and as many with bare boto3, alternating:
+    CPU milliseconds of ``import botoware``, of an autoload ``install()``, and of each first
+    call (client creation included), which shows what botoware leaves to the first call.
+    (CPU time: a loaded machine inflates wall time by multiples.) Half as many more runs with
+    ``-X importtime`` give the imports of each step."""
+    timed: dict[bool, list[list[float]]] = {True: [], False: []}
     imports: list[dict[str, float]] = []
     pycache = tempfile.mkdtemp(prefix="botoware-bench-pycache-")
     env = _cold_env(pycache)
     script = textwrap.dedent(_COLD_SCRIPT)
-    subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, check=True)
-    for i in range(repeats):
-        command = [sys.executable, "-c", script]
-        if i % 2 == 1:
+    argv = _cold_argv()
+
+    def run(with_botoware: bool, importtime: bool = False) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", script, argv, "1" if with_botoware else "0"]
+        if importtime:
             command[1:1] = ["-X", "importtime"]
-        done = subprocess.run(
+        return subprocess.run(
             command, capture_output=True, text=True, env=env, check=True, timeout=120
         )
-        import_ms, install_ms = (float(x) for x in done.stdout.split())
-        if i % 2 == 1:
-            imports.append(_importtime(done.stderr))
-        else:
-            walls.append((import_ms, install_ms))
+
+    run(True)  # compiles into the cache
+    for i in range(repeats):
+        for with_botoware in (True, False):
+            timed[with_botoware].append(json.loads(run(with_botoware).stdout))
+        if i % 2 == 1 or repeats == 1:
+            imports.append(_importtime(run(True, importtime=True).stderr))
     shutil.rmtree(pycache, ignore_errors=True)
-    import_ms = statistics.median(w[0] for w in walls)
-    install_ms = statistics.median(w[1] for w in walls)
+
+    def median(with_botoware: bool, column: int) -> float:
+        return statistics.median(row[column] for row in timed[with_botoware])
+
+    import_ms, install_ms = median(True, 0), median(True, 1)
     result: dict[str, Any] = {
-        "runs": len(walls),
+        "runs": repeats,
         "import_botoware_ms": import_ms,
         "autoload_install_ms": install_ms,
         "import_plus_install_ms": import_ms + install_ms,
+        "first_call_ms": median(True, 2),
+        "bare_first_call_ms": median(False, 2),
+        "first_send_ms": median(True, 3),
+        "bare_first_send_ms": median(False, 3),
+        "distributions_on_path": _distributions(),
+        "botoware_from": _where_botoware_comes_from(),
     }
     if imports:
-        result["importtime_import_botoware_ms"] = statistics.median(
-            p.get("import-botoware", 0.0) for p in imports
-        )
-        result["importtime_during_install_ms"] = statistics.median(
-            p.get("install", 0.0) for p in imports
-        )
+        for key, phase in (
+            ("importtime_import_botoware_ms", "import-botoware"),
+            ("importtime_during_install_ms", "install"),
+            ("importtime_first_call_ms", "first-call"),
+            ("importtime_first_send_ms", "first-send"),
+        ):
+            result[key] = statistics.median(p.get(phase, 0.0) for p in imports)
     return result
 
 
@@ -699,26 +804,53 @@ def _print_tables(result: dict[str, Any], out: Any) -> None:
             )
     cold = result.get("cold")
     if cold:
-        print(f"\nFresh interpreter, after `import boto3` (median of {cold['runs']}):\n", file=out)
-        print("| step | CPU | of it imports (-X importtime, wall) | target |", file=out)
-        print("|---|---:|---:|---|", file=out)
-        it_import = cold.get("importtime_import_botoware_ms")
-        it_install = cold.get("importtime_during_install_ms")
+        _print_cold(cold, out)
+
+
+def _print_cold(cold: dict[str, Any], out: Any) -> None:
+    def imports(key: str) -> str:
+        value = cold.get(key)
+        return "" if value is None else f"{value:.1f} ms"
+
+    print(
+        f"\nFresh interpreter, after `import boto3` (median of {cold['runs']} runs; the first "
+        "calls, answered at before-send, against as many runs of bare boto3, with garbage "
+        "collection off: a full one, some 15 ms, lands in one call or another):\n",
+        file=out,
+    )
+    print("| step | CPU | of it imports (-X importtime, wall) | target |", file=out)
+    print("|---|---:|---:|---|", file=out)
+    rows = [
+        ("import botoware", cold["import_botoware_ms"], "importtime_import_botoware_ms", ""),
+        (
+            "autoload install() (tracing, metrics, genai, entry points)",
+            cold["autoload_install_ms"],
+            "importtime_during_install_ms",
+            "<= 20 ms",
+        ),
+        ("both", cold["import_plus_install_ms"], None, "<= 30 ms"),
+    ]
+    for label, ms, key, target in rows:
+        verdict = ""
+        if target:
+            verdict = f"{target} ({'met' if ms <= float(target.split()[1]) else 'NOT met'})"
+        print(f"| {label} | {ms:.1f} ms | {imports(key) if key else ''} | {verdict} |", file=out)
+    for label, key in (
+        ("first DynamoDB GetItem, client included, over bare boto3's", "first_call_ms"),
+        ("then a first SQS SendMessage (the propagators load), over bare's", "first_send_ms"),
+    ):
+        bare = cold[f"bare_{key}"]
         print(
-            f"| import botoware | {cold['import_botoware_ms']:.1f} ms | "
-            f"{'' if it_import is None else f'{it_import:.1f} ms'} | |",
+            f"| {label} {bare:.1f} ms | {cold[key] - bare:+.1f} ms | "
+            f"{imports(f'importtime_{key}')} | |",
             file=out,
         )
-        print(
-            f"| autoload install() (tracing, metrics, entry points) | "
-            f"{cold['autoload_install_ms']:.1f} ms | "
-            f"{'' if it_install is None else f'{it_install:.1f} ms'} | <= 20 ms |",
-            file=out,
-        )
-        print(
-            f"| both | {cold['import_plus_install_ms']:.1f} ms | | <= 30 ms |",
-            file=out,
-        )
+    print(
+        f"\n{cold['botoware_from']} {cold['distributions_on_path']} distributions on sys.path "
+        "(the entry-point scan reads each). -X importtime does not list modules loaded with "
+        "importlib.import_module (the built-in plugins themselves), only what they import.",
+        file=out,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,8 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from botoware._lazy import Pattern
+
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
@@ -28,6 +30,8 @@ _LEFT_OUT = " (details left out: they may quote a parameter value)"
 # How traceback.format_exception links the exceptions of a chain.
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+# Each Pattern is compiled when an error first needs it: compiling them all took a
+# millisecond and a half of every ``import botoware`` (and so of every cold start).
 
 # ---- botocore's ParamValidationError --------------------------------------------------------
 # One report line per failed check (botocore/validate.py ``ValidationErrors._format_error``);
@@ -43,9 +47,9 @@ _VALIDATOR_STARTS = (
     "Invalid number of parameters set for tagged union",
     "Must set one of the following keys for tagged union",
 )
-_ENTRY_SPLIT = re.compile("\n(?=" + "|".join(re.escape(s) for s in _VALIDATOR_STARTS) + ")")
+_ENTRY_SPLIT = Pattern("\n(?=" + "|".join(re.escape(s) for s in _VALIDATOR_STARTS) + ")")
 
-_Rule = tuple["re.Pattern[str]", Callable[["re.Match[str]"], str]]
+_Rule = tuple[Pattern, Callable[["re.Match[str]"], str]]
 
 
 def _keep(match: re.Match[str]) -> str:
@@ -54,21 +58,21 @@ def _keep(match: re.Match[str]) -> str:
 
 _REPORT_RULES: tuple[_Rule, ...] = (
     # Names only: kept whole.
-    (re.compile(r'Missing required parameter in [^\n]*: "[^"\n]*"'), _keep),
-    (re.compile(r'Unknown parameter in [^\n]*?: "[^"\n]*", must be one of: [^\n]*'), _keep),
-    (re.compile(r"Invalid number of parameters set for tagged union structure [^\n]*"), _keep),
-    (re.compile(r"Must set one of the following keys for tagged union ?structure [^\n]*"), _keep),
-    (re.compile(r"Missing required parameter: [^\n]*"), _keep),
-    (re.compile(r"Invalid value for parameter\(s\): [^\n]*\. Must contain only [^\n]*"), _keep),
-    (re.compile(r"Hostnames must contain only [^\n]*"), _keep),
-    (re.compile(r"AccountId is required but not set"), _keep),
+    (Pattern(r'Missing required parameter in [^\n]*: "[^"\n]*"'), _keep),
+    (Pattern(r'Unknown parameter in [^\n]*?: "[^"\n]*", must be one of: [^\n]*'), _keep),
+    (Pattern(r"Invalid number of parameters set for tagged union structure [^\n]*"), _keep),
+    (Pattern(r"Must set one of the following keys for tagged union ?structure [^\n]*"), _keep),
+    (Pattern(r"Missing required parameter: [^\n]*"), _keep),
+    (Pattern(r"Invalid value for parameter\(s\): [^\n]*\. Must contain only [^\n]*"), _keep),
+    (Pattern(r"Hostnames must contain only [^\n]*"), _keep),
+    (Pattern(r"AccountId is required but not set"), _keep),
     # The length of a string or list, not its content.
     (
-        re.compile(r"Invalid length for parameter [^\n]*?, value: \d+, valid min length: \S+"),
+        Pattern(r"Invalid length for parameter [^\n]*?, value: \d+, valid min length: \S+"),
         _keep,
     ),
     (
-        re.compile(
+        Pattern(
             r"Invalid parameter (?P<name>[^\n]*?) must be json serializable: "
             r"(?P<why>Object of type [\w.]+ is not JSON serializable)"
         ),
@@ -76,7 +80,7 @@ _REPORT_RULES: tuple[_Rule, ...] = (
     ),
     # Values dropped, the path and the reason kept.
     (
-        re.compile(
+        Pattern(
             r"Invalid type for (?P<what>parameter|document parameter) (?P<name>[^\n]*?), "
             r"value: .*, type: (?P<type><class '[^'\n]*'>), valid types: (?P<valid>[^\n]*)",
             re.DOTALL,
@@ -87,7 +91,7 @@ _REPORT_RULES: tuple[_Rule, ...] = (
         ),
     ),
     (
-        re.compile(
+        Pattern(
             r"Invalid value for parameter (?P<name>[^\n]*?), value: .*, "
             r"valid min value: (?P<min>[^\n,]*)",
             re.DOTALL,
@@ -95,11 +99,11 @@ _REPORT_RULES: tuple[_Rule, ...] = (
         lambda m: f"Invalid value for parameter {m['name']}, valid min value: {m['min']}",
     ),
     (
-        re.compile(r'Invalid bucket name ".*": (?P<why>Bucket name must match .*)', re.DOTALL),
+        Pattern(r'Invalid bucket name ".*": (?P<why>Bucket name must match .*)', re.DOTALL),
         lambda m: f"Invalid bucket name: {m['why']}",
     ),
     (
-        re.compile(
+        Pattern(
             r'Non ascii characters found in S3 metadata for key "(?P<key>[^"\n]*)", '
             r'value: ".*"\.\s*\nS3 metadata can only contain ASCII characters\.\s*',
             re.DOTALL,
@@ -115,7 +119,7 @@ _REPORT_RULES: tuple[_Rule, ...] = (
 _TEXT_RULES: tuple[_Rule, ...] = (
     # http.client.putheader, wrapped by botocore's HTTPClientError.
     (
-        re.compile(
+        Pattern(
             r"(?P<head>(?:An HTTP Client raised an unhandled exception: )?"
             r"Invalid header (?:value|name)) .*",
             re.DOTALL,
@@ -124,17 +128,17 @@ _TEXT_RULES: tuple[_Rule, ...] = (
     ),
     # boto3.dynamodb.types.TypeSerializer
     (
-        re.compile(r'Unsupported type "(?P<type><class \'[^\'\n]*\'>)" for value ".*"', re.DOTALL),
+        Pattern(r'Unsupported type "(?P<type><class \'[^\'\n]*\'>)" for value ".*"', re.DOTALL),
         lambda m: f'Unsupported type "{m["type"]}" for a value (the value is left out)',
     ),
     # botocore.exceptions.ValidationError
     (
-        re.compile(r"Invalid value \(.*\) for param (?P<param>.*?) of type (?P<type>\S+) ?", re.S),
+        Pattern(r"Invalid value \(.*\) for param (?P<param>.*?) of type (?P<type>\S+) ?", re.S),
         lambda m: f"Invalid value for param {m['param']} of type {m['type']}",
     ),
     # botocore.utils.parse_timestamp, int(), float(), datetime.fromisoformat()
     (
-        re.compile(
+        Pattern(
             r"(?P<head>Invalid timestamp|invalid literal for \w+\(\) with base \d+|"
             r"could not convert string to float|Invalid isoformat string)\b.*",
             re.DOTALL,
@@ -145,12 +149,12 @@ _TEXT_RULES: tuple[_Rule, ...] = (
 
 # ---- services' own validation errors --------------------------------------------------------
 # "1 validation error detected: Value 'x' at 'item.name' failed to satisfy constraint: ..."
-_AWS_CONSTRAINT = re.compile(
+_AWS_CONSTRAINT = Pattern(
     r"at '(?P<path>[^'\n]*)' failed to satisfy constraint: (?P<why>.*?)(?=; Value |$)",
     re.DOTALL,
 )
-_AWS_DETECTED = re.compile(r"\d+ validation errors? detected: ")
-_CUT = re.compile(r"""["']|: |, value|=""")
+_AWS_DETECTED = Pattern(r"\d+ validation errors? detected: ")
+_CUT = Pattern(r"""["']|: |, value|=""")
 
 
 def _is_validation_code(code: str) -> bool:

@@ -69,12 +69,12 @@ def test_unchanged_path_is_not_scanned_again(
     monkeypatch.setattr(sys, "path", [str(site)])
     first = _pairs(_loading.entry_points())
     opened: list[str] = []
-    real_scandir = os.scandir
+    real_listdir = os.listdir
 
-    def spying_scandir(path: str) -> object:
+    def spying_listdir(path: str) -> object:
         opened.append(path)
-        return real_scandir(path)
+        return real_listdir(path)
 
-    monkeypatch.setattr(os, "scandir", spying_scandir)
+    monkeypatch.setattr(os, "listdir", spying_listdir)
     assert _pairs(_loading.entry_points()) == first == [("cached", "scan_cached.plugin")]
     assert opened == []

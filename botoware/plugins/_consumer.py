@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
 from botoware.plugins._aws_attributes import SQS_TRACE_HEADER
@@ -117,6 +117,10 @@ def producer_span_context(message: Mapping[str, Any]) -> SpanContext | None:
     header = _trace_header(message)
     if header is None:
         return None
+    # Imported here, as in the tracing plugin: loading the propagators takes milliseconds
+    # of each cold start, and only a message with a trace header gets here.
+    from opentelemetry import propagate
+
     carrier = {_XRAY_KEY: header}
     found = trace.get_current_span(propagate.extract(carrier)).get_span_context()
     if found.is_valid:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 import threading
 import time
@@ -38,10 +37,8 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from botoware import _redaction
+from botoware import _lazy, _redaction
 from botoware.errors import ConfigurationError
-from botoware.plugins import _bedrock as bedrock
-from botoware.plugins._genai_stream import observe_body, observe_stream
 from botoware.plugins.tracing import hold_span, span_of
 
 if TYPE_CHECKING:
@@ -51,6 +48,13 @@ if TYPE_CHECKING:
     from opentelemetry.util.types import Attributes
 
     from botoware.hooks.call import Call
+    from botoware.plugins import _bedrock as bedrock
+    from botoware.plugins import _genai_stream as stream
+else:
+    # Bedrock's tables and stream wrappers load with the first Bedrock call: an autoload
+    # install() (every Lambda cold start) installs this plugin whether or not it calls Bedrock.
+    bedrock = _lazy.module("botoware.plugins._bedrock")
+    stream = _lazy.module("botoware.plugins._genai_stream")
 
 __all__ = [
     "CAPTURE_CONTENT_ENV",
@@ -111,8 +115,8 @@ _STREAM_KEYS = {
 }
 _CONVERSE, _INVOKE, _AGENT = "converse", "invoke", "agent"
 
-_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_LABEL = _lazy.Pattern(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
+_CODE = _lazy.Pattern(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 _TOKEN_LABELS = (
     "gen_ai_operation_name",
@@ -214,7 +218,7 @@ class _Instruments:
                 series = self.rows[labels] = _FastSeries(labels)
             return series
 
-    def admit(self, known: set[str], value: str, pattern: re.Pattern[str], limit: int) -> str:
+    def admit(self, known: set[str], value: str, pattern: _lazy.Pattern, limit: int) -> str:
         if value in known:
             return value
         with self.lock:
@@ -724,7 +728,7 @@ class GenAIPlugin:
                 return
             stream_key = _STREAM_KEYS.get(call.operation)
             if stream_key is not None and stream_key in parsed:
-                observed = observe_stream(parsed[stream_key], observation)
+                observed = stream.observe_stream(parsed[stream_key], observation)
                 if observed is not None:
                     self._hold(call, observation)
                     parsed[stream_key] = observed
@@ -739,7 +743,7 @@ class GenAIPlugin:
                 # A family with nothing to read (an unknown model: image bodies, say) is not
                 # parsed; Bedrock's token-count headers are read all the same.
                 if family.response or observation.capture:
-                    data = observe_body(parsed, "body")
+                    data = stream.observe_body(parsed, "body")
                     body = bedrock.load_json(data) if data is not None else None
                 bedrock.invoke_response(
                     observation.family,

@@ -33,7 +33,6 @@ measurements also go to OpenTelemetry instruments.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import threading
 import time
@@ -59,6 +58,7 @@ from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
 from botoware import _redaction as _errors
+from botoware._lazy import Pattern
 from botoware.errors import ConfigurationError
 from botoware.hooks.call import StashKey
 from botoware.hooks.markers import hookimpl
@@ -130,8 +130,8 @@ after ``max_error_codes`` distinct codes were seen."""
 
 # AWS error codes ("NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "404") and
 # exception class names; anything else (spaces, markup, a message in the code field) is
-# not a code.
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+# not a code. Compiled when a first error code is seen, not at every cold start.
+_CODE = Pattern(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 # -------------------------------------------------------------------------------------------
 # Collectors: one set per registry
