@@ -594,6 +594,10 @@ class _SessionHost:
         self._attached = False
         self._prefix = f"botoware-{id(self):x}"
         self._hook_handlers = bridge.make_handlers(self, session)
+        self._start_handler = bridge.start_handler(self)
+        # Clients whose _make_api_call something else wraps: their calls start at
+        # provide-client-params (see bridge.start_handler), everyone else's before any event.
+        self._late: weakref.WeakSet[BaseClient] = weakref.WeakSet()
         self._page_iterator_cls = bridge.make_page_iterator_class(self)
 
     # ---- what the bridge asks --------------------------------------------------------
@@ -752,23 +756,39 @@ class _SessionHost:
             # an error raised afterwards (ClientError) is not a second ending.
             implemented |= set(bridge.TERMINAL_HOOKS)
         if bridge.START_HOOK in implemented:
-            implemented.add(bridge.FIRST_HOOK)  # whose handler runs the start hook first
+            # Registered on late-starting clients only (see _registers).
+            wanted[self._late_start_uid] = (
+                bridge.event_name(bridge.START_HOOK),
+                self._start_handler,
+            )
         for hook in implemented - {bridge.START_HOOK}:
             wanted[f"{self._prefix}-{hook}"] = (bridge.event_name(hook), self._hook_handlers[hook])
         return wanted
 
-    def _emitters(self) -> list[Any]:
+    @property
+    def _late_start_uid(self) -> str:
+        return f"{self._prefix}-start-late"
+
+    def _registers(self, uid: str, client: BaseClient | None) -> bool:
+        """Whether handler ``uid`` belongs on ``client``'s emitter (None: the session's)."""
+        return uid != self._late_start_uid or (client is not None and client in self._late)
+
+    def _emitters(self) -> list[tuple[Any, BaseClient | None]]:
+        """The session's emitter and each client's, with the client (None: the session)."""
         session = self.session
-        emitters = [] if session is None else [bridge.session_emitter(session)]
-        return emitters + [bridge.client_emitter(client) for client in list(self._clients)]
+        emitters: list[tuple[Any, BaseClient | None]] = (
+            [] if session is None else [(bridge.session_emitter(session), None)]
+        )
+        return emitters + [(bridge.client_emitter(c), c) for c in list(self._clients)]
 
     def _sync_handlers(self) -> None:
         wanted = self._wanted_handlers()
         fresh = {uid: pair for uid, pair in wanted.items() if uid not in self._handlers}
         if fresh:
-            for emitter in self._emitters():
+            for emitter, client in self._emitters():
                 for uid, (event, handler) in fresh.items():
-                    bridge.register(emitter, event, handler, uid)
+                    if self._registers(uid, client):
+                        bridge.register(emitter, event, handler, uid)
             self._handlers = wanted
         impls = self._pm.hook.botoware_needs_retry.get_hookimpls()
         scopes = [self._plugins[impl.plugin_name].scope for impl in impls]
@@ -817,7 +837,7 @@ class _SessionHost:
         self._attached = False
         self.draining = False
         self._registry.listener = None
-        for emitter in self._emitters():
+        for emitter, _ in self._emitters():
             for uid, (event, _) in self._handlers.items():
                 bridge.unregister(emitter, event, uid)
         for client in list(self._clients):
@@ -827,6 +847,7 @@ class _SessionHost:
         self._retry_services = frozenset()
         self._clients = weakref.WeakSet()
         self._prepared = weakref.WeakSet()
+        self._late = weakref.WeakSet()
 
     def _adopt_new(self, client: BaseClient) -> None:
         with self._lock:
@@ -837,8 +858,11 @@ class _SessionHost:
         if client in self._clients or bridge.is_covered(client):
             return
         self._clients.add(client)
+        if bridge.starts_late(client):
+            self._late.add(client)
         for uid, (event, handler) in self._handlers.items():
-            bridge.register(bridge.client_emitter(client), event, handler, uid)
+            if self._registers(uid, client):
+                bridge.register(bridge.client_emitter(client), event, handler, uid)
         bridge.cover(self, client, self._page_iterator_cls)
         self._client_created(client, None)
 

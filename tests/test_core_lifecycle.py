@@ -396,3 +396,62 @@ def test_a_call_made_from_call_start_is_a_whole_call_of_its_own(session: Any, cl
     expected = [h for h, _ in [*[(h, 0) for h in ONE_ATTEMPT], ("after_call", 1)]]
     assert [h for h, _ in _hooks(recorder, "ListBuckets")] == expected
     assert [h for h, _ in _hooks(recorder, "GetCallerIdentity")] == expected
+
+
+@BOTH_KINDS
+def test_presigned_url_starts_without_any_event_handler(session: Any, client: Any) -> None:
+    """A plugin with call_start only sees each presigned URL start, once, as presigned."""
+    s3 = client("s3")
+    seen: list[tuple[str, bool]] = []
+
+    class Start:
+        botoware_name = "start"
+
+        def botoware_call_start(self, call: botoware.Call) -> None:
+            seen.append((call.operation, call.presigned))
+
+    with botoware.install(session, plugins=[Start()], autoload=False):
+        s3.generate_presigned_url("get_object", Params={"Bucket": "b-1", "Key": "k"})
+        s3.list_buckets()
+    assert seen == [("GetObject", True), ("ListBuckets", False)]
+
+
+def test_presigned_post_is_a_presigned_call(session: Any, client: Any) -> None:
+    """generate_presigned_post is one presigned call (botocore signs it as CreateBucket)."""
+    s3 = client("s3")
+    recorder = Recorder()
+    with botoware.install(session, plugins=[recorder], autoload=False):
+        post = s3.generate_presigned_post("b-1", "k")
+    hooks = [h for h, _ in _hooks(recorder, "CreateBucket")]
+    assert post["fields"]["key"] == "k"
+    assert hooks[0] == "provide_client_params"
+    assert not {"before_send", "after_call", "after_call_error"} & set(hooks)
+
+
+def test_only_wrapped_clients_get_a_start_handler(
+    session: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain client's calls start with no handler of botoware's on provide-client-params;
+    a client whose _make_api_call is wrapped gets one, so its calls start inside the wrapper."""
+    from botoware.hooks import bridge
+
+    class Start:
+        botoware_name = "start"
+
+        def botoware_call_start(self, call: botoware.Call) -> None:
+            pass
+
+    def starts(c: Any) -> bool:
+        return any(i.endswith("-start-late") for i in bridge.registered_unique_ids(c.meta.events))
+
+    original = botocore.client.BaseClient._make_api_call
+
+    @functools.wraps(original)
+    def wrapper(self: Any, operation_name: str, api_params: Any) -> Any:
+        return original(self, operation_name, api_params)
+
+    with botoware.install(session, plugins=[Start()], autoload=False):
+        plain = client("s3")
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", wrapper)
+        wrapped = client("s3")
+        assert (starts(plain), starts(wrapped)) == (False, True)

@@ -22,6 +22,7 @@ from botoware.hooks.bridge.clients import (
     make_handlers,
     registry_of,
     service_of,
+    starts_late,
     track,
     track_new_session,
     tracked_unique_id,
@@ -50,6 +51,7 @@ from botoware.hooks.bridge.events import (
     register,
     registered_unique_ids,
     session_emitter,
+    start_handler,
     unregister,
 )
 from botoware.hooks.bridge.retries import (
@@ -110,6 +112,8 @@ __all__ = [
     "remove_providers",
     "service_of",
     "session_emitter",
+    "start_handler",
+    "starts_late",
     "take_retry_handler",
     "track",
     "track_new_session",

@@ -18,7 +18,7 @@ from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
 from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider, RefreshableCredentials
 
-from botoware.hooks.bridge.calls import Running, Step, begin
+from botoware.hooks.bridge.calls import Running, Step, begin, presigning
 from botoware.hooks.bridge.clients import starts_early
 from botoware.hooks.bridge.events import Dispatcher
 from botoware.hooks.bridge.runs import END, page_run, wait_run
@@ -30,6 +30,7 @@ __all__ = [
     "adapt_response",
     "make_api_call",
     "page_iterator_class",
+    "presigner",
     "wrap_wait",
 ]
 
@@ -52,6 +53,25 @@ def make_api_call(
             return await original(operation_name, api_params)
 
     return _make_api_call
+
+
+def presigner(
+    host: Dispatcher,
+    method: str,
+    original: Callable[..., Any],
+    api_names: dict[str, str],
+    names: tuple[str, str, str | None],
+) -> Callable[..., Any]:
+    """The covered ``generate_presigned_url``/``_post`` of an aiobotocore client."""
+
+    async def presign(*args: Any, **kwargs: Any) -> Any:
+        calling = presigning(host, method, api_names, args, kwargs, names)
+        if calling is None:
+            return await original(*args, **kwargs)
+        with calling:
+            return await original(*args, **kwargs)
+
+    return presign
 
 
 _PAGE_CLASSES: weakref.WeakKeyDictionary[Any, dict[type, type]] = weakref.WeakKeyDictionary()

@@ -106,6 +106,43 @@ def begin(
     return Calling(host, call, early)
 
 
+PRESIGNERS = ("generate_presigned_url", "generate_presigned_post")
+"""The client methods that sign without sending: each is a presigned call of its own."""
+
+
+def presigning(
+    host: Dispatcher,
+    method: str,
+    api_names: dict[str, str],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    names: tuple[str, str, str | None],
+) -> Calling | None:
+    """Open the call of a presigned URL or POST (None: botocore signs it bare).
+
+    ``api_names``: the client's method name -> operation name; ``names``: the client's
+    service, service id and region.
+    """
+    service, service_id, region = names
+    if method == "generate_presigned_post":
+        # botocore serializes a POST's URL with the CreateBucket model (and says so).
+        operation = "CreateBucket"
+        params: Any = {"Bucket": kwargs.get("Bucket", args[0] if args else None)}
+    else:
+        operation = api_names.get(kwargs.get("ClientMethod", args[0] if args else ""), "")
+        if not operation:
+            return None  # botocore raises its own UnknownClientMethodError
+        params = kwargs.get("Params", args[1] if len(args) > 1 else None) or {}
+    plans = host.plans
+    route = plans.route(service, operation)
+    if route is NO_ROUTE:
+        return None
+    call = Call(service, service_id, operation, region, params, presigned=True)
+    call._plans = plans
+    call._route = route
+    return Calling(host, call, True)
+
+
 @final
 class Running:
     """A run (one paginator iteration, one wait) from its start to its end.

@@ -39,7 +39,7 @@ from botoware.hooks.bridge.events import (
 from botoware.hooks.bridge.retries import make_retry_handler
 from botoware.hooks.bridge.sessions import is_async_session, on_new_sessions
 
-_COVER_ATTRS = ("_make_api_call", "get_paginator", "get_waiter")
+_COVER_ATTRS = ("_make_api_call", "get_paginator", "get_waiter", *calls.PRESIGNERS)
 
 
 def service_of(client: BaseClient) -> tuple[str, str]:
@@ -52,6 +52,11 @@ def is_async(client: object) -> bool:
     """True for an aiobotocore client (never imports aiobotocore to find out)."""
     module = sys.modules.get("aiobotocore.client")
     return module is not None and isinstance(client, module.AioBaseClient)
+
+
+def starts_late(client: Any) -> bool:
+    """True when something wraps the ``_make_api_call`` :func:`cover` would wrap."""
+    return not starts_early(client._make_api_call)
 
 
 def starts_early(original: Callable[..., Any]) -> bool:
@@ -99,6 +104,23 @@ def _sync_make_api_call(
     return _make_api_call
 
 
+def _sync_presigner(
+    host: Dispatcher,
+    method: str,
+    original: Callable[..., Any],
+    api_names: dict[str, str],
+    names: tuple[str, str, str | None],
+) -> Callable[..., Any]:
+    def presign(*args: Any, **kwargs: Any) -> Any:
+        calling = calls.presigning(host, method, api_names, args, kwargs, names)
+        if calling is None:
+            return original(*args, **kwargs)
+        with calling:
+            return original(*args, **kwargs)
+
+    return presign
+
+
 def make_handlers(host: Dispatcher, session: Any) -> dict[str, Handler]:
     """The handler of each call hook for the emitters of ``session`` and its clients."""
     adapt: dict[str, Callable[[Any], Any]] = {}
@@ -121,12 +143,14 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
         from botoware.hooks.bridge import aio
 
         make_api_call = aio.make_api_call
+        presigner = aio.presigner
         wrap_wait = aio.wrap_wait
 
         def page_class(paginator: Any) -> type[Any]:
             return aio.page_iterator_class(host, type(paginator).PAGE_ITERATOR_CLS)
     else:
         make_api_call = _sync_make_api_call
+        presigner = _sync_presigner
         wrap_wait = runs.wrap_wait
 
         def page_class(paginator: Any) -> type[Any]:
@@ -161,6 +185,15 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
     attrs["_make_api_call"] = _make_api_call
     attrs["get_paginator"] = get_paginator
     attrs["get_waiter"] = get_waiter
+    api_names = client.meta.method_to_api_mapping
+    for method in calls.PRESIGNERS:
+        original_presign = getattr(client, method, None)
+        if original_presign is not None:
+            presign = presigner(
+                host, method, original_presign, api_names, (service, service_id, region)
+            )
+            presign.__doc__ = original_presign.__doc__
+            attrs[method] = presign
 
 
 def uncover(client: Any) -> None:

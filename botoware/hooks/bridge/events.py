@@ -147,31 +147,35 @@ def find_call(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher)
     """The call this event belongs to, bound to botocore's context dict on its first event.
 
     Only a call opened by a covered client (the pending call of this task, whose snapshot
-    was taken before any of its events) or a presigned URL binds: a call already under way
-    when its client was covered is none of the plugins' business, so no plugin sees an
+    was taken before any of its events; a presigned URL's too) binds: a call already under
+    way when its client was covered is none of the plugins' business, so no plugin sees an
     ending without its start.
     """
     call: Call | None = context.get(CALL_KEY)
     if call is not None:
         return call
-    pending = PENDING.get()
-    presign = bool(context.get("is_presign_request"))
-    if pending is not None and pending._context is None and not presign:
-        call = pending
-    elif presign:
-        _, service, operation = kwargs["event_name"].split(".", 2)
-        model = kwargs.get("model")
-        service_id = str(model.service_model.service_id) if model is not None else service
-        params = kwargs.get("params") if model is not None else None
-        region = context.get("client_region")
-        call = Call(service, service_id, operation, region, params or {}, presigned=True)
-        plans = call._plans = host.plans
-        call._route = plans.route(service, operation)
-    else:
+    call = PENDING.get()
+    if call is None or call._context is not None:
         return None
     call._context = context
     context[CALL_KEY] = call
     return call
+
+
+def start_handler(host: Dispatcher) -> Handler:
+    """The provide-client-params handler that only starts a call (see :func:`needs_start`).
+
+    Registered on the clients whose ``_make_api_call`` something else wraps, so their
+    calls start once that wrapper has begun; every other call starts before any event.
+    """
+
+    def botoware_call_start(**kwargs: Any) -> None:
+        context = kwargs.get("context")
+        call = None if context is None else find_call(context, kwargs, host)
+        if call is not None and not call._begun:
+            start(call)
+
+    return botoware_call_start
 
 
 def step_out(call: Call, names: tuple[str, ...]) -> None:
@@ -209,8 +213,8 @@ def start(call: Call) -> None:
 
 
 def fail(call: Call, exception: BaseException) -> None:
-    """End a call that raised without a terminal event (exactly once)."""
-    if call._ended:
+    """End a call that raised without a terminal event (exactly once; presigned: never)."""
+    if call._ended or call.presigned:
         return
     call._ended = True
     plan = call._route[_AFTER_CALL_ERROR]
@@ -247,16 +251,13 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
         else:
             call = context.get(CALL_KEY)
             if call is None:
-                # find_call, inline for the common cases: this call's first event, or no
-                # call of botoware's (an unfollowed call, a call begun before install).
-                if context.get("is_presign_request"):
-                    call = find_call(context, kwargs, host)
-                else:
-                    call = PENDING.get()
-                    if call is None or call._context is not None:
-                        return None
-                    call._context = context
-                    context[CALL_KEY] = call
+                # find_call, inline: this call's first event, or no call of botoware's (an
+                # unfollowed call, a call begun before install).
+                call = PENDING.get()
+                if call is None or call._context is not None:
+                    return None
+                call._context = context
+                context[CALL_KEY] = call
         if call is None:
             return None
         if terminal:
@@ -264,8 +265,8 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
                 return None
             call._ended = True
         elif first and not call._begun:
-            # A presigned URL, or a client whose _make_api_call another wrapper wraps
-            # (opentelemetry-instrumentation-botocore's): that wrapper has begun by now.
+            # A client whose _make_api_call another wrapper wraps (opentelemetry-
+            # instrumentation-botocore's): that wrapper has begun by now.
             start(call)
         plan = call._route[index]
         if plan is None:
