@@ -46,6 +46,7 @@ from botoware.plugins._aws_attributes import (
     REQUEST_ATTRIBUTES,
     RESPONSE_ATTRIBUTES,
     SQS_TRACE_HEADER,
+    RequestExtractor,
 )
 from botoware.plugins._consumer import link_producers, process_span
 from botoware.plugins._transfer import carry_context_into_transfers, transfer_context
@@ -159,6 +160,24 @@ def hold_span(call: Call) -> Span | None:
         return None
     state.held = True
     return state.span
+
+
+_CLIENT = SpanKind.CLIENT
+_Opening = tuple[str, _Attributes, "RequestExtractor | None"]
+_MAX_OPENINGS = 2048
+
+
+def _opening_of(call: Call) -> _Opening:
+    """What every span of one (service, operation, region) starts with."""
+    attributes: _Attributes = {
+        _RPC_SYSTEM: "aws-api",
+        _RPC_SERVICE: call.service_id,
+        _RPC_METHOD: call.operation,
+    }
+    if call.region:
+        attributes[_CLOUD_REGION] = call.region
+    extract = REQUEST_ATTRIBUTES.get(call.service)
+    return f"{call.service_id}.{call.operation}", attributes, extract
 
 
 _RUN = StashKey["Span"]()
@@ -326,6 +345,8 @@ class TracingPlugin:
         self._resolved: tuple[object, Tracer | None, int] = (None, None, _SAMPLER_DECIDES)
         if tracer_provider is not None:
             self._resolved = _resolve(tracer_provider)
+        # (service, operation, region) -> span name, start attributes, request extractor.
+        self._openings: dict[tuple[str, str, str | None], _Opening] = {}
         self._deferred_warned = False
         self._failed = False
         # Hooks this configuration never needs are hidden from botoware (see __dir__).
@@ -366,74 +387,74 @@ class TracingPlugin:
         # The first hook of a call, so the span also covers failures in botocore's own
         # before-parameter-build handlers; no other plugin's answer can skip it.
         # STEP_OUT: a call with no span needs none of the plugin's later hooks.
-        try:
-            return self._start(call, call.params)  # type: ignore[arg-type]
-        except Exception:
-            self._report("call_start")
-            return None
-
-    def _start(self, call: Call, params: dict[str, Any]) -> Any:
         if call.presigned:
             return STEP_OUT  # sends nothing, so no terminal hook would end a span
-        current = otel_context.get_current()
-        if call.service == "s3":
-            carried = transfer_context()  # a part of upload_file() & co, in a worker thread
-            if (
-                carried is not None
-                and not trace.get_current_span(current).get_span_context().is_valid
+        try:
+            params: dict[str, Any] = call.params  # type: ignore[assignment]
+            current = otel_context.get_current()
+            if call.service == "s3":
+                carried = transfer_context()  # a part of upload_file() & co, in a worker thread
+                if (
+                    carried is not None
+                    and not trace.get_current_span(current).get_span_context().is_valid
+                ):
+                    current = carried
+            if current:  # an empty context suppresses nothing
+                if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
+                    return STEP_OUT
+                if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
+                    return STEP_OUT
+            touches = self._propagate and call.service in _INJECTORS
+            resolved = self._resolved
+            if self._provider is None and trace.get_tracer_provider() is not resolved[0]:
+                resolved = self._resolved = _resolve(trace.get_tracer_provider())
+            tracer, sampling = resolved[1], resolved[2]
+            parent = current
+            run = call.run
+            if run is not None:
+                run_span = run.stash.get(_RUN, None)
+                if run_span is not None:
+                    parent = trace.set_span_in_context(run_span, current)
+            if tracer is None or (sampling != _SAMPLER_DECIDES and _not_sampled(sampling, parent)):
+                if touches:  # with or without our span: the current context is what travels on
+                    _inject(call, params)
+                return STEP_OUT
+            if self._keep_only is not None and not (
+                touches and (call.service, call.operation) in _CARRIES_CONTEXT
             ):
-                current = carried
-        if current:  # an empty context suppresses nothing
-            if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
+                if touches:
+                    _inject(call, params)  # SQS ReceiveMessage: ask for the trace attributes
+                return None  # the span, if the call is kept, is made when it ends
+            name, attributes, kind = self._opening(call, params)
+            span = tracer.start_span(name, parent, kind, attributes)
+            if not span.is_recording():
+                if touches:
+                    _inject(call, params)
                 return STEP_OUT
-            if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
-                return STEP_OUT
-        touches = self._propagate and call.service in _INJECTORS
-        tracer, sampling = self._tracer_and_sampling()
-        parent = current
-        run = call.run
-        if run is not None:
-            run_span = run.stash.get(_RUN, None)
-            if run_span is not None:
-                parent = trace.set_span_in_context(run_span, current)
-        if tracer is None or _not_sampled(sampling, parent):
-            if touches:  # with or without our span: the current context is what travels on
-                _inject(call, params)
-            return STEP_OUT
-        if self._keep_only is not None and not (
-            touches and (call.service, call.operation) in _CARRIES_CONTEXT
-        ):
+            token = otel_context.attach(trace.set_span_in_context(span, parent))
+            call.stash[_CALL] = _CallTrace(span, token)
             if touches:
-                _inject(call, params)  # SQS ReceiveMessage: ask for the trace attributes
-            return None  # the span, if the call is kept, is made when it ends
-        attributes, kind = self._attributes(call, params)
-        span = tracer.start_span(f"{call.service_id}.{call.operation}", parent, kind, attributes)
-        if not span.is_recording():
-            if touches:
+                # Keep-only too: the message must carry this span's id before it leaves.
                 _inject(call, params)
-            return STEP_OUT
-        token = otel_context.attach(trace.set_span_in_context(span, parent))
-        call.stash[_CALL] = _CallTrace(span, token)
-        if touches:
-            # Keep-only too: the message must carry this span's id before it leaves.
-            _inject(call, params)
+        except Exception:
+            self._report("call_start")
         return None
 
-    @staticmethod
-    def _attributes(call: Call, params: Mapping[str, Any]) -> tuple[_Attributes, SpanKind]:
-        """The attributes known when the call starts (given to the sampler), and the kind."""
-        attributes: _Attributes = {
-            _RPC_SYSTEM: "aws-api",
-            _RPC_SERVICE: call.service_id,
-            _RPC_METHOD: call.operation,
-        }
-        if call.region:
-            attributes[_CLOUD_REGION] = call.region
-        kind = SpanKind.CLIENT
-        extract = REQUEST_ATTRIBUTES.get(call.service)
-        if extract is not None:
-            kind = extract(call.operation, params, attributes, call.region) or kind
-        return attributes, kind
+    def _opening(self, call: Call, params: Mapping[str, Any]) -> tuple[str, _Attributes, SpanKind]:
+        """The span's name, the attributes known when the call starts (given to the sampler),
+        and its kind."""
+        key = (call.service, call.operation, call.region)
+        opening = self._openings.get(key)
+        if opening is None:
+            opening = self._openings[key] = _opening_of(call)
+            if len(self._openings) > _MAX_OPENINGS:
+                self._openings.clear()  # operations x regions are few; a flood only re-builds
+                self._openings[key] = opening
+        name, base, extract = opening
+        attributes = base.copy()
+        if extract is None:
+            return name, attributes, _CLIENT
+        return name, attributes, extract(call.operation, params, attributes, call.region) or _CLIENT
 
     # ---- attempts -----------------------------------------------------------------------
 
@@ -682,10 +703,8 @@ class TracingPlugin:
                 parent = trace.set_span_in_context(run_span, current)
         # call.started is monotonic: the wall-clock start is now minus the call's duration.
         start_ns = time.time_ns() - int((time.monotonic() - call.started) * 1e9)
-        attributes, kind = self._attributes(call, call.params)
-        span = tracer.start_span(
-            f"{call.service_id}.{call.operation}", parent, kind, attributes, start_time=start_ns
-        )
+        name, attributes, kind = self._opening(call, call.params)
+        span = tracer.start_span(name, parent, kind, attributes, start_time=start_ns)
         if not span.is_recording():
             return None
         state = _CallTrace(span, None)
