@@ -462,8 +462,7 @@ class TracingPlugin:
         state = call.stash.get(_CALL, None)
         if state is None:
             return
-        attempt = call.attempt
-        if attempt <= 1:
+        if not state.url:  # the first attempt's request (a request always has a URL)
             state.url = request.url or ""
         elif state.pending is not None:
             pending = state.pending
@@ -471,7 +470,7 @@ class TracingPlugin:
             state.span.add_event(ATTEMPT_EVENT, pending, state.pending_ns)
             state.pending = None
         if self._attempt_spans:
-            self._start_attempt(call, state, attempt)
+            self._start_attempt(call, state, call.attempt)
 
     def botoware_response_received(
         self,
@@ -480,20 +479,21 @@ class TracingPlugin:
         parsed_response: dict[str, Any] | None,
         exception: Exception | None,
     ) -> None:
+        if self._keep_only is not None:
+            self._keep_attempt(call, call.attempt, response_dict, parsed_response, exception)
+            return
         state = call.stash.get(_CALL, None)
-        attempt = call.attempt
-        if state is None or self._keep_only is not None:
-            if self._keep_only is not None:
-                self._keep_attempt(call, attempt, response_dict, parsed_response, exception)
+        if state is None:
             return
         if (
-            attempt <= 1
-            and exception is None
+            exception is None
             and state.attempt_span is None
             and response_dict is not None
             and response_dict.get("status_code", 500) < 300
+            and call.attempt <= 1
         ):
             return  # a first attempt that succeeded: its event would never be recorded
+        attempt = call.attempt
         attributes: _Attributes = {ATTEMPT_NUMBER: attempt}
         if exception is not None:
             attributes[_ERROR_TYPE] = _type_name(exception)
@@ -525,20 +525,35 @@ class TracingPlugin:
             state = self._kept(call, state, status, error, http_response.url)
         if state is None:
             return
-        if not state.url:  # no request_created hook (attempt_events=False)
-            state.url = http_response.url or ""
+        url = state.url
+        if not url:  # no request_created hook (attempt_events=False)
+            url = state.url = http_response.url or ""
         try:
             attempt = call.attempt
-            _flush_attempt(state, attempt)
+            if state.pending is not None:
+                _flush_attempt(state, attempt)
             span = state.span
             status = http_response.status_code
-            attributes = _end_attributes(state, attempt)
-            attributes[_STATUS_CODE] = status
-            attributes[LEGACY_STATUS_CODE] = status
-            attributes[LEGACY_RETRY_ATTEMPTS] = max(attempt - 1, 0)
+            server = _server_of(url) if url else _NO_SERVER
+            # One dict display: the same keys, in the same order, as the error path's.
+            if attempt > 1:
+                attributes: _Attributes = {
+                    **server,
+                    _RESEND_COUNT: attempt - 1,
+                    _STATUS_CODE: status,
+                    LEGACY_STATUS_CODE: status,
+                    LEGACY_RETRY_ATTEMPTS: attempt - 1,
+                }
+            else:
+                attributes = {
+                    **server,
+                    _STATUS_CODE: status,
+                    LEGACY_STATUS_CODE: status,
+                    LEGACY_RETRY_ATTEMPTS: 0,
+                }
             extract = RESPONSE_ATTRIBUTES.get(call.service)
             if extract is not None:
-                extract(call.operation, parsed, attributes, state.url)
+                extract(call.operation, parsed, attributes, url)
                 if call.operation == "ReceiveMessage" and call.service == "sqs":
                     link_producers(span, parsed.get("Messages"))
             metadata = parsed.get("ResponseMetadata")
@@ -885,19 +900,19 @@ def _end_attempt_span(state: _CallTrace) -> None:
 
 
 def _end_attributes(state: _CallTrace, attempt: int) -> _Attributes:
-    attributes: _Attributes = {}
-    if state.url:
-        _add_server(attributes, state.url)
+    attributes: _Attributes = _server_of(state.url).copy() if state.url else {}
     if attempt > 1:
         attributes[_RESEND_COUNT] = attempt - 1
     return attributes
 
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+_NO_SERVER: _Attributes = {}
 
 
-def _add_server(attributes: _Attributes, url: str) -> None:
-    """``server.address`` and ``server.port`` from the request URL, without urllib's cost."""
+def _server_of(url: str) -> _Attributes:
+    """``server.address`` and ``server.port`` of the request URL, without urllib's cost
+    (shared: copy before changing)."""
     end = url.find("/", url.find("://") + 3)
     origin = url if end < 0 else url[:end]
     server = _SERVERS.get(origin)
@@ -907,7 +922,7 @@ def _add_server(attributes: _Attributes, url: str) -> None:
         if len(_SERVERS) >= _MAX_SERVERS:
             _SERVERS.clear()  # endpoints are few; a flood of them only costs a re-parse
         _SERVERS[origin] = server
-    attributes.update(server)
+    return server
 
 
 _SERVERS: dict[str, _Attributes] = {}  # scheme://netloc -> its server attributes
