@@ -163,7 +163,9 @@ def hold_span(call: Call) -> Span | None:
 
 
 _CLIENT = SpanKind.CLIENT
-_Opening = tuple[str, _Attributes, "RequestExtractor | None"]
+# span name, start attributes before the request extractor, the extractor, and whether the
+# call's parameters carry or ask for the trace context (see _inject)
+_Opening = tuple[str, _Attributes, "RequestExtractor | None", bool]
 _MAX_OPENINGS = 2048
 
 
@@ -177,7 +179,8 @@ def _opening_of(call: Call) -> _Opening:
     if call.region:
         attributes[_CLOUD_REGION] = call.region
     extract = REQUEST_ATTRIBUTES.get(call.service)
-    return f"{call.service_id}.{call.operation}", attributes, extract
+    touched = (call.service, call.operation) in _TOUCHED
+    return f"{call.service_id}.{call.operation}", attributes, extract, touched
 
 
 _RUN = StashKey["Span"]()
@@ -404,7 +407,10 @@ class TracingPlugin:
                     return STEP_OUT
                 if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
                     return STEP_OUT
-            touches = self._propagate and call.service in _INJECTORS
+            opening = self._openings.get((call.service, call.operation, call.region))
+            if opening is None:
+                opening = self._opening_of(call)
+            touches = self._propagate and opening[3]
             resolved = self._resolved
             if self._provider is None and trace.get_tracer_provider() is not resolved[0]:
                 resolved = self._resolved = _resolve(trace.get_tracer_provider())
@@ -425,7 +431,11 @@ class TracingPlugin:
                 if touches:
                     _inject(call, params)  # SQS ReceiveMessage: ask for the trace attributes
                 return None  # the span, if the call is kept, is made when it ends
-            name, attributes, kind = self._opening(call, params)
+            name, base, extract, _ = opening
+            attributes = base.copy()
+            kind = _CLIENT
+            if extract is not None:
+                kind = extract(call.operation, params, attributes, call.region) or _CLIENT
             span = tracer.start_span(name, parent, kind, attributes)
             if not span.is_recording():
                 if touches:
@@ -440,21 +450,13 @@ class TracingPlugin:
             self._report("call_start")
         return None
 
-    def _opening(self, call: Call, params: Mapping[str, Any]) -> tuple[str, _Attributes, SpanKind]:
-        """The span's name, the attributes known when the call starts (given to the sampler),
-        and its kind."""
-        key = (call.service, call.operation, call.region)
-        opening = self._openings.get(key)
-        if opening is None:
-            opening = self._openings[key] = _opening_of(call)
-            if len(self._openings) > _MAX_OPENINGS:
-                self._openings.clear()  # operations x regions are few; a flood only re-builds
-                self._openings[key] = opening
-        name, base, extract = opening
-        attributes = base.copy()
-        if extract is None:
-            return name, attributes, _CLIENT
-        return name, attributes, extract(call.operation, params, attributes, call.region) or _CLIENT
+    def _opening_of(self, call: Call) -> _Opening:
+        """What every span of the call's (service, operation, region) starts with (cached)."""
+        opening = _opening_of(call)
+        if len(self._openings) >= _MAX_OPENINGS:
+            self._openings.clear()  # operations x regions are few; a flood only re-builds
+        self._openings[call.service, call.operation, call.region] = opening
+        return opening
 
     # ---- attempts -----------------------------------------------------------------------
 
@@ -718,7 +720,14 @@ class TracingPlugin:
                 parent = trace.set_span_in_context(run_span, current)
         # call.started is monotonic: the wall-clock start is now minus the call's duration.
         start_ns = time.time_ns() - int((time.monotonic() - call.started) * 1e9)
-        name, attributes, kind = self._opening(call, call.params)
+        opening = self._openings.get((call.service, call.operation, call.region))
+        if opening is None:
+            opening = self._opening_of(call)
+        name, base, extract, _ = opening
+        attributes = base.copy()
+        kind = _CLIENT
+        if extract is not None:
+            kind = extract(call.operation, call.params, attributes, call.region) or _CLIENT
         span = tracer.start_span(name, parent, kind, attributes, start_time=start_ns)
         if not span.is_recording():
             return None
@@ -1223,6 +1232,8 @@ _CARRIES_CONTEXT = frozenset(
     }
 )
 """(service, operation) of the calls whose messages carry the call's span context."""
+_TOUCHED = _CARRIES_CONTEXT | {("sqs", "ReceiveMessage")}
+"""... and of every call whose parameters :func:`_inject` changes."""
 
 _INJECTORS: dict[str, Callable[[str, MutableMapping[str, Any]], None]] = {
     "sqs": _inject_sqs,
