@@ -535,7 +535,7 @@ TARGETS: dict[str, tuple[str | None, float]] = {
     "metrics": ("prometheus-pair", 0.015),
     "tracing": ("span-pair", 0.03),
     "tracing+metrics": ("span-pair", 0.05),
-    "tracing+metrics+genai": ("tracing+metrics", 0.005),
+    "tracing+metrics+genai": ("tracing+metrics", 0.01),  # genai is scoped to Bedrock: ~0
     "not-sampled": (None, 1.02),
     "keep-only": (None, 1.02),
     "keep-only-lean": (None, 1.02),
