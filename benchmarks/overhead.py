@@ -314,6 +314,42 @@ class NoopAfterCall:
         pass
 
 
+class NoopMetricsHooks:
+    """The metrics plugin's hooks, doing nothing: the bridge's floor for that hook set."""
+
+    botoware_name = "noop-metrics-hooks"
+
+    def botoware_call_start(self, call: botoware.Call) -> None:
+        pass
+
+    def botoware_after_call(self, call: botoware.Call) -> None:
+        pass
+
+    def botoware_after_call_error(self, call: botoware.Call) -> None:
+        pass
+
+
+class NoopTracingHooks:
+    """The tracing plugin's hooks (default options), doing nothing: the floor for that set."""
+
+    botoware_name = "noop-tracing-hooks"
+
+    def botoware_call_start(self, call: botoware.Call) -> None:
+        pass
+
+    def botoware_request_created(self, call: botoware.Call) -> None:
+        pass
+
+    def botoware_response_received(self, call: botoware.Call) -> None:
+        pass
+
+    def botoware_after_call(self, call: botoware.Call) -> None:
+        pass
+
+    def botoware_after_call_error(self, call: botoware.Call) -> None:
+        pass
+
+
 def _tracing(provider: Any, **options: Any) -> object:
     from botoware.plugins.tracing import TracingPlugin
 
@@ -327,12 +363,22 @@ def _keep_only(provider: Any, **options: Any) -> object:
     return _tracing(provider, keep_only=KeepOnly(slower_than=1.0), **options)
 
 
-def _metrics() -> object:
+def _metrics(registry: Any = None) -> object:
     from prometheus_client import CollectorRegistry
 
     from botoware.plugins.metrics import MetricsPlugin
 
-    return MetricsPlugin(registry=CollectorRegistry())
+    return MetricsPlugin(registry=CollectorRegistry() if registry is None else registry)
+
+
+def _with_genai(provider: Any) -> list[object]:
+    """Tracing, metrics and genai on one registry, as ``botoware run`` and autoload set up."""
+    from prometheus_client import CollectorRegistry
+
+    from botoware.plugins.genai import GenAIPlugin
+
+    registry = CollectorRegistry()
+    return [_tracing(provider), _metrics(registry), GenAIPlugin(registry)]
 
 
 class Variant:
@@ -407,12 +453,27 @@ def _variants(simple: bool, only: set[str] | None) -> list[Variant]:
         ),
         ("empty", "botoware installed, no plugins", {"plugins": lambda: []}),
         ("noop", "botoware, one no-op after_call hook", {"plugins": lambda: [NoopAfterCall()]}),
+        (
+            "noop-metrics-hooks",
+            "botoware, no-op call_start, after_call, after_call_error (metrics' hooks)",
+            {"plugins": lambda: [NoopMetricsHooks()]},
+        ),
+        (
+            "noop-tracing-hooks",
+            "botoware, no-op hooks of tracing (+ request_created, response_received)",
+            {"plugins": lambda: [NoopTracingHooks()]},
+        ),
         ("metrics", "botoware metrics", {"plugins": lambda: [_metrics()]}),
         ("tracing", "botoware tracing", {"plugins": lambda: [_tracing(provider())]}),
         (
             "tracing+metrics",
             "botoware tracing + metrics",
             {"plugins": lambda: [_tracing(provider()), _metrics()]},
+        ),
+        (
+            "tracing+metrics+genai",
+            "botoware tracing + metrics + genai (scoped to Bedrock: none of these calls)",
+            {"plugins": lambda: _with_genai(provider())},
         ),
         (
             "tracing-no-attempts",
@@ -475,6 +536,7 @@ TARGETS: dict[str, tuple[str | None, float]] = {
     "metrics": ("prometheus-pair", 0.015),
     "tracing": ("span-pair", 0.03),
     "tracing+metrics": ("span-pair", 0.05),
+    "tracing+metrics+genai": ("tracing+metrics", 0.01),  # genai is scoped to Bedrock: ~0
     "not-sampled": (None, 1.02),
     "keep-only": (None, 1.02),
     "keep-only-lean": (None, 1.02),

@@ -668,6 +668,16 @@ def test_metrics_without_the_tracing_plugin(session: boto3.Session) -> None:
     assert made.sample("gen_ai_client_token_usage_sum", **labels) == 7.0
 
 
+def test_plugin_is_scoped_to_the_bedrock_runtimes(session: boto3.Session) -> None:
+    """genai is scoped to bedrock-runtime and bedrock-agent-runtime: no hook of it runs for
+    (or costs) an S3, SQS or any other call, though it is loaded with tracing and metrics."""
+    with botoware.install(
+        session, plugins=[GenAIPlugin(CollectorRegistry())], autoload=False
+    ) as installation:
+        [info] = [p for p in installation.describe() if p.name == "genai"]
+    assert info.scope == ("bedrock-runtime", "bedrock-agent-runtime")
+
+
 def test_plugins_on_one_registry_share_its_series(session: boto3.Session) -> None:
     """Two genai plugins on one registry (two sessions) add to the same series."""
     registry = CollectorRegistry()

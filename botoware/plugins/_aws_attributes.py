@@ -214,7 +214,8 @@ def _apply(specs: tuple[_Spec, ...], source: Mapping[str, Any], attributes: Attr
     for attribute, path, convert in specs:
         value: Any = source
         for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
+            # Parameters and parsed responses are dicts: skip the Mapping ABC check for them.
+            value = value.get(key) if type(value) is dict or isinstance(value, Mapping) else None
             if value is None:
                 break
         if value is not None:
@@ -245,13 +246,24 @@ def _dynamodb_request(
     return None
 
 
+_PEERS: dict[str, str | None] = {}  # DynamoDB request URL -> net.peer.name (None: no scheme)
+_MAX_PEERS = 256
+
+
 def _dynamodb_response(
     operation: str, parsed: Mapping[str, Any], attributes: Attributes, url: str
 ) -> None:
     if url:  # the anchor's net.peer.name: the endpoint's host[:port]
-        _, sep, rest = url.partition("://")
-        if sep:
-            attributes["net.peer.name"] = rest.split("/", 1)[0].rpartition("@")[2]
+        try:
+            peer = _PEERS[url]
+        except KeyError:
+            _, sep, rest = url.partition("://")
+            peer = rest.split("/", 1)[0].rpartition("@")[2] if sep else None
+            if len(_PEERS) >= _MAX_PEERS:
+                _PEERS.clear()  # DynamoDB URLs are its endpoints ("/" paths): few
+            _PEERS[url] = peer
+        if peer is not None:
+            attributes["net.peer.name"] = peer
     specs = _DYNAMODB_RESPONSE.get(operation)
     if specs is not None:
         _apply(specs, parsed, attributes)

@@ -201,8 +201,14 @@ class _FastSeries:
     def end(
         self, label: str | None, elapsed: float, now: float, attempts: int, started: bool
     ) -> None:
-        index, ids = _exemplar_due(self, elapsed, now)
-        exemplar = None if ids is None else Exemplar(ids, elapsed, time.time())
+        # _exemplar_due, inline: this runs at the end of every call.
+        index = bisect_left(self.bounds, elapsed)
+        exemplar = None
+        if now >= self.exemplar_due[index] and otel_context.get_current():
+            ids = _exemplar()
+            if ids is not None:
+                self.exemplar_due[index] = now + EXEMPLAR_INTERVAL
+                exemplar = Exemplar(ids, elapsed, time.time())
         with self.lock:
             if started:
                 self.flight[0] -= 1
@@ -685,6 +691,13 @@ class MetricsPlugin:
         self, call: Call, http_response: AWSResponse, parsed: dict[str, Any]
     ) -> None:
         status = http_response.status_code
+        if status < 300 and self._otel is None:
+            # The usual end, inline: a started call that succeeded, Prometheus only.
+            series = call.stash.get(self._key, None)
+            if series is not None:
+                now = time.monotonic()
+                series.end(None, now - call.started, now, call.attempt, True)
+                return
         self._end(call, None if status < 300 else _code_of(parsed, status))
 
     @hookimpl(tryfirst=True)

@@ -46,6 +46,7 @@ from botoware.plugins._aws_attributes import (
     REQUEST_ATTRIBUTES,
     RESPONSE_ATTRIBUTES,
     SQS_TRACE_HEADER,
+    RequestExtractor,
 )
 from botoware.plugins._consumer import link_producers, process_span
 from botoware.plugins._transfer import carry_context_into_transfers, transfer_context
@@ -159,6 +160,27 @@ def hold_span(call: Call) -> Span | None:
         return None
     state.held = True
     return state.span
+
+
+_CLIENT = SpanKind.CLIENT
+# span name, start attributes before the request extractor, the extractor, and whether the
+# call's parameters carry or ask for the trace context (see _inject)
+_Opening = tuple[str, _Attributes, "RequestExtractor | None", bool]
+_MAX_OPENINGS = 2048
+
+
+def _opening_of(call: Call) -> _Opening:
+    """What every span of one (service, operation, region) starts with."""
+    attributes: _Attributes = {
+        _RPC_SYSTEM: "aws-api",
+        _RPC_SERVICE: call.service_id,
+        _RPC_METHOD: call.operation,
+    }
+    if call.region:
+        attributes[_CLOUD_REGION] = call.region
+    extract = REQUEST_ATTRIBUTES.get(call.service)
+    touched = (call.service, call.operation) in _TOUCHED
+    return f"{call.service_id}.{call.operation}", attributes, extract, touched
 
 
 _RUN = StashKey["Span"]()
@@ -326,6 +348,8 @@ class TracingPlugin:
         self._resolved: tuple[object, Tracer | None, int] = (None, None, _SAMPLER_DECIDES)
         if tracer_provider is not None:
             self._resolved = _resolve(tracer_provider)
+        # (service, operation, region) -> span name, start attributes, request extractor.
+        self._openings: dict[tuple[str, str, str | None], _Opening] = {}
         self._deferred_warned = False
         self._failed = False
         # Hooks this configuration never needs are hidden from botoware (see __dir__).
@@ -366,74 +390,73 @@ class TracingPlugin:
         # The first hook of a call, so the span also covers failures in botocore's own
         # before-parameter-build handlers; no other plugin's answer can skip it.
         # STEP_OUT: a call with no span needs none of the plugin's later hooks.
-        try:
-            return self._start(call, call.params)  # type: ignore[arg-type]
-        except Exception:
-            self._report("call_start")
-            return None
-
-    def _start(self, call: Call, params: dict[str, Any]) -> Any:
         if call.presigned:
             return STEP_OUT  # sends nothing, so no terminal hook would end a span
-        current = otel_context.get_current()
-        if call.service == "s3":
-            carried = transfer_context()  # a part of upload_file() & co, in a worker thread
-            if (
-                carried is not None
-                and not trace.get_current_span(current).get_span_context().is_valid
+        try:
+            params: dict[str, Any] = call.params  # type: ignore[assignment]
+            current = otel_context.get_current()
+            if call.service == "s3":
+                carried = transfer_context()  # a part of upload_file() & co, in a worker thread
+                if (
+                    carried is not None
+                    and not trace.get_current_span(current).get_span_context().is_valid
+                ):
+                    current = carried
+            if current:  # an empty context suppresses nothing
+                if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
+                    return STEP_OUT
+                if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
+                    return STEP_OUT
+            opening = self._openings.get((call.service, call.operation, call.region))
+            if opening is None:
+                opening = self._opening_of(call)
+            touches = self._propagate and opening[3]
+            resolved = self._resolved
+            if self._provider is None and trace.get_tracer_provider() is not resolved[0]:
+                resolved = self._resolved = _resolve(trace.get_tracer_provider())
+            tracer, sampling = resolved[1], resolved[2]
+            parent = current
+            run = call.run
+            if run is not None:
+                run_span = run.stash.get(_RUN, None)
+                if run_span is not None:
+                    parent = trace.set_span_in_context(run_span, current)
+            if tracer is None or (sampling != _SAMPLER_DECIDES and _not_sampled(sampling, parent)):
+                if touches:  # with or without our span: the current context is what travels on
+                    _inject(call, params)
+                return STEP_OUT
+            if self._keep_only is not None and not (
+                touches and (call.service, call.operation) in _CARRIES_CONTEXT
             ):
-                current = carried
-        if current:  # an empty context suppresses nothing
-            if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_PLAIN):
+                if touches:
+                    _inject(call, params)  # SQS ReceiveMessage: ask for the trace attributes
+                return None  # the span, if the call is kept, is made when it ends
+            name, base, extract, _ = opening
+            attributes = base.copy()
+            kind = _CLIENT
+            if extract is not None:
+                kind = extract(call.operation, params, attributes, call.region) or _CLIENT
+            span = tracer.start_span(name, parent, kind, attributes)
+            if not span.is_recording():
+                if touches:
+                    _inject(call, params)
                 return STEP_OUT
-            if current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current):
-                return STEP_OUT
-        touches = self._propagate and call.service in _INJECTORS
-        tracer, sampling = self._tracer_and_sampling()
-        parent = current
-        run = call.run
-        if run is not None:
-            run_span = run.stash.get(_RUN, None)
-            if run_span is not None:
-                parent = trace.set_span_in_context(run_span, current)
-        if tracer is None or _not_sampled(sampling, parent):
-            if touches:  # with or without our span: the current context is what travels on
-                _inject(call, params)
-            return STEP_OUT
-        if self._keep_only is not None and not (
-            touches and (call.service, call.operation) in _CARRIES_CONTEXT
-        ):
+            token = otel_context.attach(trace.set_span_in_context(span, parent))
+            call.stash[_CALL] = _CallTrace(span, token)
             if touches:
-                _inject(call, params)  # SQS ReceiveMessage: ask for the trace attributes
-            return None  # the span, if the call is kept, is made when it ends
-        attributes, kind = self._attributes(call, params)
-        span = tracer.start_span(f"{call.service_id}.{call.operation}", parent, kind, attributes)
-        if not span.is_recording():
-            if touches:
+                # Keep-only too: the message must carry this span's id before it leaves.
                 _inject(call, params)
-            return STEP_OUT
-        token = otel_context.attach(trace.set_span_in_context(span, parent))
-        call.stash[_CALL] = _CallTrace(span, token)
-        if touches:
-            # Keep-only too: the message must carry this span's id before it leaves.
-            _inject(call, params)
+        except Exception:
+            self._report("call_start")
         return None
 
-    @staticmethod
-    def _attributes(call: Call, params: Mapping[str, Any]) -> tuple[_Attributes, SpanKind]:
-        """The attributes known when the call starts (given to the sampler), and the kind."""
-        attributes: _Attributes = {
-            _RPC_SYSTEM: "aws-api",
-            _RPC_SERVICE: call.service_id,
-            _RPC_METHOD: call.operation,
-        }
-        if call.region:
-            attributes[_CLOUD_REGION] = call.region
-        kind = SpanKind.CLIENT
-        extract = REQUEST_ATTRIBUTES.get(call.service)
-        if extract is not None:
-            kind = extract(call.operation, params, attributes, call.region) or kind
-        return attributes, kind
+    def _opening_of(self, call: Call) -> _Opening:
+        """What every span of the call's (service, operation, region) starts with (cached)."""
+        opening = _opening_of(call)
+        if len(self._openings) >= _MAX_OPENINGS:
+            self._openings.clear()  # operations x regions are few; a flood only re-builds
+        self._openings[call.service, call.operation, call.region] = opening
+        return opening
 
     # ---- attempts -----------------------------------------------------------------------
 
@@ -441,8 +464,7 @@ class TracingPlugin:
         state = call.stash.get(_CALL, None)
         if state is None:
             return
-        attempt = call.attempt
-        if attempt <= 1:
+        if not state.url:  # the first attempt's request (a request always has a URL)
             state.url = request.url or ""
         elif state.pending is not None:
             pending = state.pending
@@ -450,7 +472,7 @@ class TracingPlugin:
             state.span.add_event(ATTEMPT_EVENT, pending, state.pending_ns)
             state.pending = None
         if self._attempt_spans:
-            self._start_attempt(call, state, attempt)
+            self._start_attempt(call, state, call.attempt)
 
     def botoware_response_received(
         self,
@@ -459,20 +481,21 @@ class TracingPlugin:
         parsed_response: dict[str, Any] | None,
         exception: Exception | None,
     ) -> None:
+        if self._keep_only is not None:
+            self._keep_attempt(call, call.attempt, response_dict, parsed_response, exception)
+            return
         state = call.stash.get(_CALL, None)
-        attempt = call.attempt
-        if state is None or self._keep_only is not None:
-            if self._keep_only is not None:
-                self._keep_attempt(call, attempt, response_dict, parsed_response, exception)
+        if state is None:
             return
         if (
-            attempt <= 1
-            and exception is None
+            exception is None
             and state.attempt_span is None
             and response_dict is not None
             and response_dict.get("status_code", 500) < 300
+            and call.attempt <= 1
         ):
             return  # a first attempt that succeeded: its event would never be recorded
+        attempt = call.attempt
         attributes: _Attributes = {ATTEMPT_NUMBER: attempt}
         if exception is not None:
             attributes[_ERROR_TYPE] = _type_name(exception)
@@ -504,20 +527,35 @@ class TracingPlugin:
             state = self._kept(call, state, status, error, http_response.url)
         if state is None:
             return
-        if not state.url:  # no request_created hook (attempt_events=False)
-            state.url = http_response.url or ""
+        url = state.url
+        if not url:  # no request_created hook (attempt_events=False)
+            url = state.url = http_response.url or ""
         try:
             attempt = call.attempt
-            _flush_attempt(state, attempt)
+            if state.pending is not None:
+                _flush_attempt(state, attempt)
             span = state.span
             status = http_response.status_code
-            attributes = _end_attributes(state, attempt)
-            attributes[_STATUS_CODE] = status
-            attributes[LEGACY_STATUS_CODE] = status
-            attributes[LEGACY_RETRY_ATTEMPTS] = max(attempt - 1, 0)
+            server = _server_of(url) if url else _NO_SERVER
+            # One dict display: the same keys, in the same order, as the error path's.
+            if attempt > 1:
+                attributes: _Attributes = {
+                    **server,
+                    _RESEND_COUNT: attempt - 1,
+                    _STATUS_CODE: status,
+                    LEGACY_STATUS_CODE: status,
+                    LEGACY_RETRY_ATTEMPTS: attempt - 1,
+                }
+            else:
+                attributes = {
+                    **server,
+                    _STATUS_CODE: status,
+                    LEGACY_STATUS_CODE: status,
+                    LEGACY_RETRY_ATTEMPTS: 0,
+                }
             extract = RESPONSE_ATTRIBUTES.get(call.service)
             if extract is not None:
-                extract(call.operation, parsed, attributes, state.url)
+                extract(call.operation, parsed, attributes, url)
                 if call.operation == "ReceiveMessage" and call.service == "sqs":
                     link_producers(span, parsed.get("Messages"))
             metadata = parsed.get("ResponseMetadata")
@@ -682,10 +720,15 @@ class TracingPlugin:
                 parent = trace.set_span_in_context(run_span, current)
         # call.started is monotonic: the wall-clock start is now minus the call's duration.
         start_ns = time.time_ns() - int((time.monotonic() - call.started) * 1e9)
-        attributes, kind = self._attributes(call, call.params)
-        span = tracer.start_span(
-            f"{call.service_id}.{call.operation}", parent, kind, attributes, start_time=start_ns
-        )
+        opening = self._openings.get((call.service, call.operation, call.region))
+        if opening is None:
+            opening = self._opening_of(call)
+        name, base, extract, _ = opening
+        attributes = base.copy()
+        kind = _CLIENT
+        if extract is not None:
+            kind = extract(call.operation, call.params, attributes, call.region) or _CLIENT
+        span = tracer.start_span(name, parent, kind, attributes, start_time=start_ns)
         if not span.is_recording():
             return None
         state = _CallTrace(span, None)
@@ -866,19 +909,19 @@ def _end_attempt_span(state: _CallTrace) -> None:
 
 
 def _end_attributes(state: _CallTrace, attempt: int) -> _Attributes:
-    attributes: _Attributes = {}
-    if state.url:
-        _add_server(attributes, state.url)
+    attributes: _Attributes = _server_of(state.url).copy() if state.url else {}
     if attempt > 1:
         attributes[_RESEND_COUNT] = attempt - 1
     return attributes
 
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+_NO_SERVER: _Attributes = {}
 
 
-def _add_server(attributes: _Attributes, url: str) -> None:
-    """``server.address`` and ``server.port`` from the request URL, without urllib's cost."""
+def _server_of(url: str) -> _Attributes:
+    """``server.address`` and ``server.port`` of the request URL, without urllib's cost
+    (shared: copy before changing)."""
     end = url.find("/", url.find("://") + 3)
     origin = url if end < 0 else url[:end]
     server = _SERVERS.get(origin)
@@ -888,7 +931,7 @@ def _add_server(attributes: _Attributes, url: str) -> None:
         if len(_SERVERS) >= _MAX_SERVERS:
             _SERVERS.clear()  # endpoints are few; a flood of them only costs a re-parse
         _SERVERS[origin] = server
-    attributes.update(server)
+    return server
 
 
 _SERVERS: dict[str, _Attributes] = {}  # scheme://netloc -> its server attributes
@@ -1189,6 +1232,8 @@ _CARRIES_CONTEXT = frozenset(
     }
 )
 """(service, operation) of the calls whose messages carry the call's span context."""
+_TOUCHED = _CARRIES_CONTEXT | {("sqs", "ReceiveMessage")}
+"""... and of every call whose parameters :func:`_inject` changes."""
 
 _INJECTORS: dict[str, Callable[[str, MutableMapping[str, Any]], None]] = {
     "sqs": _inject_sqs,
