@@ -378,7 +378,6 @@ class _Plans:
         "_routes",
         "_scopes",
         "_without",
-        "runs",
     )
 
     def __init__(
@@ -395,7 +394,6 @@ class _Plans:
         self._plans: dict[tuple[str, str, str], Callable[..., Any] | None] = {}
         self._routes: dict[tuple[str, str], bridge.Route] = {}
         self._without: dict[tuple[str, ...], _Plans] = {}
-        self.runs = bool(impls.get("botoware_run_start") or impls.get("botoware_run_end"))
 
     @classmethod
     def of(cls, pm: pluggy.PluginManager, plugins: dict[str, _Registered]) -> _Plans:

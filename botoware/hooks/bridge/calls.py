@@ -92,7 +92,7 @@ def begin(
     """Open a call if any plugin has a call hook for it (None: call the original bare)."""
     plans = host.plans
     route = plans.route(service, operation)
-    run = RUN.get() if plans.runs else None
+    run = RUN.get()  # call.run is there for every plugin, with run hooks or not
     if run is not None:
         if run.operation == operation and run.service == service:
             run.calls += 1

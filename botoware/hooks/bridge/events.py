@@ -89,11 +89,6 @@ class Plans(Protocol):
         """The plan of every call hook for this operation (:data:`NO_ROUTE`: none at all)."""
         ...
 
-    @property
-    def runs(self) -> bool:
-        """True when any plugin has a run hook (so calls of a run are counted)."""
-        ...
-
     def without(self, names: tuple[str, ...]) -> Plans:
         """The same plugins less ``names`` (those that stepped out of one call)."""
         ...
