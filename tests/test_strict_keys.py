@@ -142,28 +142,16 @@ def test_models_are_read_lazily_one_service_at_a_time() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(BUILTINS))
-def test_built_in_scopes_pass_the_strict_check(name: str) -> None:
-    """Every built-in's scope names real services and operations (install skips the check)."""
+def test_built_ins_pass_the_checks_install_skips_for_them(name: str) -> None:
+    """Every built-in's scope names real services and operations, and its hook signatures
+    pass the checks any other plugin gets (install trusts built-ins and skips both)."""
     from botoware._loading import BUILT_IN, Candidate
     from botoware.errors import ConfigurationError
-    from botoware.host import _scope_of
+    from botoware.host import _scope_of, check_plugin
 
     try:
         plugin = Candidate(name, BUILT_IN, builtin=BUILTINS[name]).load()
     except ConfigurationError as exc:  # the credentials built-in needs its variable
         pytest.skip(f"{name} needs settings to be built: {exc}")
     assert _scope_of(name, plugin) == _scope_of(name, plugin, trusted=True)
-
-
-@pytest.mark.parametrize("name", sorted(BUILTINS))
-def test_built_in_hooks_pass_the_checks_any_plugin_gets(name: str) -> None:
-    """Every built-in's hook signatures pass the checks install skips for built-ins."""
-    from botoware._loading import BUILT_IN, Candidate
-    from botoware.errors import ConfigurationError
-    from botoware.host import check_plugin
-
-    try:
-        plugin = Candidate(name, BUILT_IN, builtin=BUILTINS[name]).load()
-    except ConfigurationError as exc:  # the credentials built-in needs its variable
-        pytest.skip(f"{name} needs settings to be built: {exc}")
     assert check_plugin(name, "passed in", plugin) == check_plugin(name, BUILT_IN, plugin)

@@ -415,12 +415,7 @@ class TracingPlugin:
             if self._provider is None and trace.get_tracer_provider() is not resolved[0]:
                 resolved = self._resolved = _resolve(trace.get_tracer_provider())
             tracer, sampling = resolved[1], resolved[2]
-            parent = current
-            run = call.run
-            if run is not None:
-                run_span = run.stash.get(_RUN, None)
-                if run_span is not None:
-                    parent = trace.set_span_in_context(run_span, current)
+            parent = current if call.run is None else _under_run(call.run, current)
             if tracer is None or (sampling != _SAMPLER_DECIDES and _not_sampled(sampling, parent)):
                 if touches:  # with or without our span: the current context is what travels on
                     _inject(call, params)
@@ -712,12 +707,7 @@ class TracingPlugin:
             or (current.get(_SUPPRESS_HTTP_INSTRUMENTATION_KEY) and self._deferred(current))
         ):
             return None
-        parent = current
-        run = call.run
-        if run is not None:
-            run_span = run.stash.get(_RUN, None)
-            if run_span is not None:
-                parent = trace.set_span_in_context(run_span, current)
+        parent = current if call.run is None else _under_run(call.run, current)
         # call.started is monotonic: the wall-clock start is now minus the call's duration.
         start_ns = time.time_ns() - int((time.monotonic() - call.started) * 1e9)
         opening = self._openings.get((call.service, call.operation, call.region))
@@ -846,6 +836,12 @@ def _sampling_of(tracer: object) -> int:
     ):
         return _PARENT_DECIDES
     return _SAMPLER_DECIDES
+
+
+def _under_run(run: Run, current: Context) -> Context:
+    """The parent of a run's call: the run's span when it has one, else ``current``."""
+    run_span = run.stash.get(_RUN, None)
+    return current if run_span is None else trace.set_span_in_context(run_span, current)
 
 
 def _not_sampled(sampling: int, parent: Context) -> bool:
