@@ -377,6 +377,7 @@ class _Plans:
         "_plans",
         "_routes",
         "_scopes",
+        "_steps",
         "_without",
     )
 
@@ -394,6 +395,7 @@ class _Plans:
         self._plans: dict[tuple[str, str, str], Callable[..., Any] | None] = {}
         self._routes: dict[tuple[str, str], bridge.Route] = {}
         self._without: dict[tuple[str, ...], _Plans] = {}
+        self._steps: dict[tuple[tuple[str, ...], str, str], tuple[_Plans, bridge.Route]] = {}
 
     @classmethod
     def of(cls, pm: pluggy.PluginManager, plugins: dict[str, _Registered]) -> _Plans:
@@ -404,6 +406,19 @@ class _Plans:
             {name: reg.scope for name, reg in plugins.items()},
             pm._hookexec,
         )
+
+    def step(
+        self, names: tuple[str, ...], service: str, operation: str
+    ) -> tuple[_Plans, bridge.Route]:
+        """This snapshot less ``names``, and its route for one operation (both cached)."""
+        key = (names, service, operation)
+        try:
+            return self._steps[key]
+        except KeyError:
+            pass
+        derived = self.without(names)
+        found = self._steps[key] = (derived, derived.route(service, operation))
+        return found
 
     def without(self, names: tuple[str, ...]) -> _Plans:
         """This snapshot less the plugins that stepped out of one call (cached)."""

@@ -32,42 +32,31 @@ START = HOOK_INDEX[START_HOOK]
 class Calling:
     """A covered call in flight: the pending call of this thread or task until it exits.
 
-    ``early``: the client's original ``_make_api_call`` is botocore's own, so nothing else
-    wraps the call and its ``botoware_call_start`` runs here, before botocore's first event
-    (otherwise in the first event's handler, once an outer wrapper such as
-    opentelemetry-instrumentation-botocore's has begun). A call every plugin then stepped
-    out of is not followed any further: nothing binds it and nothing waits for it.
+    A call every plugin stepped out of at its start (see :func:`begin`) is not followed:
+    nothing binds it and nothing waits for it. Its Calling only hides a pending call of an
+    outer, unbound call from its events (``call`` is None then).
     """
 
     __slots__ = ("_host", "_token", "call")
 
-    def __init__(self, host: Dispatcher, call: Call, early: bool) -> None:
+    def __init__(self, host: Dispatcher | None, call: Call | None) -> None:
         self.call = call
-        self._host: Dispatcher | None = host
-        if early:
-            if call._route[START] is not None:
-                start(call)  # raising: already ended for the others, nothing to undo here
-            else:
-                call._begun = True
-            if call._route is NO_ROUTE:
-                self._host = None
-                # Nor may an outer call, pending still, be bound by this call's events.
-                self._token: contextvars.Token[Call | None] = PENDING.set(None)
-                return
-        host.in_flight.add(call)
-        self._token = PENDING.set(call)
+        self._host = host
+        if call is not None and host is not None:
+            host.in_flight.add(call)
+        self._token: contextvars.Token[Call | None] = PENDING.set(call)
 
-    def __enter__(self) -> Call:
+    def __enter__(self) -> Call | None:
         return self.call
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        call = self.call
         host = self._host
-        if host is None:
+        if call is None or host is None:
             PENDING.reset(self._token)
             return
-        call = self.call
         try:
             if exc is not None:  # CancelledError and wait_for's timeouts included
                 fail(call, exc)
@@ -89,7 +78,13 @@ def begin(
     params: Any,
     early: bool,
 ) -> Calling | None:
-    """Open a call if any plugin has a call hook for it (None: call the original bare)."""
+    """Open a call if any plugin has a call hook for it (None: call the original bare).
+
+    ``early``: the client's original ``_make_api_call`` is botocore's own, so nothing else
+    wraps the call and its ``botoware_call_start`` runs here, before botocore's first event
+    (otherwise in the first event's handler, once an outer wrapper such as
+    opentelemetry-instrumentation-botocore's has begun).
+    """
     plans = host.plans
     route = plans.route(service, operation)
     run = RUN.get()  # call.run is there for every plugin, with run hooks or not
@@ -103,7 +98,21 @@ def begin(
     call = Call(service, service_id, operation, region, params, run)
     call._plans = plans
     call._route = route
-    return Calling(host, call, early)
+    if early and not start(call):
+        return _unfollowed()
+    return Calling(host, call)
+
+
+def _unfollowed() -> Calling | None:
+    """What a call no plugin follows needs: nothing, unless an outer call is pending unbound.
+
+    That outer call (one whose call_start made this call, say) must not be bound by this
+    call's events, so it is hidden for the duration.
+    """
+    pending = PENDING.get()
+    if pending is None or pending._context is not None:
+        return None
+    return Calling(None, None)
 
 
 PRESIGNERS = ("generate_presigned_url", "generate_presigned_post")
@@ -140,7 +149,9 @@ def presigning(
     call = Call(service, service_id, operation, region, params, presigned=True)
     call._plans = plans
     call._route = route
-    return Calling(host, call, True)
+    if not start(call):
+        return _unfollowed()
+    return Calling(host, call)
 
 
 @final

@@ -89,8 +89,9 @@ class Plans(Protocol):
         """The plan of every call hook for this operation (:data:`NO_ROUTE`: none at all)."""
         ...
 
-    def without(self, names: tuple[str, ...]) -> Plans:
-        """The same plugins less ``names`` (those that stepped out of one call)."""
+    def step(self, names: tuple[str, ...], service: str, operation: str) -> tuple[Plans, Route]:
+        """The same plugins less ``names`` (those that stepped out of one call), and their
+        route for this operation."""
         ...
 
 
@@ -175,8 +176,7 @@ def start_handler(host: Dispatcher) -> Handler:
 
 def step_out(call: Call, names: tuple[str, ...]) -> None:
     """``names`` see no more of ``call``: their later hooks for it are not called."""
-    plans = call._plans = call._plans.without(names)
-    call._route = plans.route(call.service, call.operation)
+    call._plans, call._route = call._plans.step(names, call.service, call.operation)
 
 
 def run_plan(call: Call, hook: str, kwargs: dict[str, Any]) -> Any:
@@ -192,12 +192,15 @@ def run_plan(call: Call, hook: str, kwargs: dict[str, Any]) -> Any:
     return result
 
 
-def start(call: Call) -> None:
-    """Run ``botoware_call_start`` for ``call`` (a BaseException ends it for the others)."""
+def start(call: Call) -> bool:
+    """Run ``botoware_call_start`` for ``call``; False when every plugin stepped out of it.
+
+    A BaseException raised there ends the call for the others and goes up.
+    """
     call._begun = True
     plan = call._route[_START]
     if plan is None:
-        return
+        return True
     try:
         result = plan(call=call)
     except BaseException as exc:
@@ -205,6 +208,8 @@ def start(call: Call) -> None:
         raise
     if result.__class__ is StepOut:
         step_out(call, result.names)
+        return call._route is not NO_ROUTE
+    return True
 
 
 def fail(call: Call, exception: BaseException) -> None:
