@@ -607,7 +607,6 @@ class _SessionHost:
         self._attached = False
         self._prefix = f"botoware-{id(self):x}"
         self._hook_handlers = bridge.make_handlers(self, session)
-        self._start_handler = bridge.start_handler(self)
         # Clients whose _make_api_call something else wraps: their calls start at
         # provide-client-params (see bridge.start_handler), everyone else's before any event.
         self._late: weakref.WeakSet[BaseClient] = weakref.WeakSet()
@@ -772,7 +771,7 @@ class _SessionHost:
             # Registered on late-starting clients only (see _registers).
             wanted[self._late_start_uid] = (
                 bridge.event_name(bridge.START_HOOK),
-                self._start_handler,
+                bridge.start_handler,
             )
         for hook in implemented - {bridge.START_HOOK}:
             wanted[f"{self._prefix}-{hook}"] = (bridge.event_name(hook), self._hook_handlers[hook])

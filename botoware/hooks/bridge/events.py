@@ -139,7 +139,7 @@ def event_name(hook: str) -> str:
     return EVENTS[FIRST_HOOK if hook == START_HOOK else hook][0]
 
 
-def find_call(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher) -> Call | None:
+def find_call(context: dict[str, Any]) -> Call | None:
     """The call this event belongs to, bound to botocore's context dict on its first event.
 
     Only a call opened by a covered client (the pending call of this task, whose snapshot
@@ -158,20 +158,16 @@ def find_call(context: dict[str, Any], kwargs: dict[str, Any], host: Dispatcher)
     return call
 
 
-def start_handler(host: Dispatcher) -> Handler:
-    """The provide-client-params handler that only starts a call (see :func:`needs_start`).
+def start_handler(**kwargs: Any) -> None:
+    """The provide-client-params handler that only starts a call (see :func:`start`).
 
     Registered on the clients whose ``_make_api_call`` something else wraps, so their
     calls start once that wrapper has begun; every other call starts before any event.
     """
-
-    def botoware_call_start(**kwargs: Any) -> None:
-        context = kwargs.get("context")
-        call = None if context is None else find_call(context, kwargs, host)
-        if call is not None and not call._begun:
-            start(call)
-
-    return botoware_call_start
+    context = kwargs.get("context")
+    call = None if context is None else find_call(context)
+    if call is not None and not call._begun:
+        start(call)
 
 
 def step_out(call: Call, names: tuple[str, ...]) -> None:

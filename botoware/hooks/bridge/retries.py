@@ -22,7 +22,7 @@ def make_retry_handler(host: Dispatcher) -> Handler:
 
     def botoware_needs_retry(**kwargs: Any) -> Any:
         context = kwargs["request_dict"].get("context")
-        call = None if context is None else find_call(context, kwargs, host)
+        call = None if context is None else find_call(context)
         if call is not None:
             answer = run_plan(call, RETRY_HOOK, kwargs)
             kwargs.pop("call", None)
