@@ -11,6 +11,7 @@ the expected ending; the invariants are checked against what every plugin saw.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
@@ -831,3 +832,68 @@ def test_installations_toggled_under_concurrent_calls_see_whole_calls(
     for plugin in plugins:
         assert sorted(plugin.started) == sorted(plugin.ended), plugin.botoware_name
     assert not botoware.hooks.bridge.is_covered(s3)
+
+
+class Leaving:
+    """Steps out at call_start of the calls it is told to; records every hook it sees."""
+
+    def __init__(self, name: str, leaves: frozenset[int]) -> None:
+        self.botoware_name = name
+        self.leaves = leaves
+        self.starts: list[int] = []
+        self.hooks: list[tuple[int, str]] = []
+
+    def botoware_call_start(self, call: botoware.Call) -> Any:
+        number = _CALL_NUMBER[0]
+        call.stash[_NUMBER] = number
+        self.starts.append(number)
+        return botoware.STEP_OUT if number in self.leaves else None
+
+    def botoware_before_sign(self, call: botoware.Call) -> None:
+        self.hooks.append((call.stash.get(_NUMBER, -1), "before_sign"))
+
+    def botoware_after_call(self, call: botoware.Call) -> None:
+        self.hooks.append((call.stash.get(_NUMBER, -1), "end"))
+
+    def botoware_after_call_error(self, call: botoware.Call) -> None:
+        self.hooks.append((call.stash.get(_NUMBER, -1), "end"))
+
+
+_NUMBER = botoware.StashKey[int]()
+_CALL_NUMBER = [0]  # which call of the test is being made
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.frozensets(st.integers(0, 5)), min_size=1, max_size=3),
+    st.booleans(),
+    st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_a_plugin_that_steps_out_at_start_sees_nothing_more_and_the_others_see_it_whole(
+    leaves: list[frozenset[int]], with_observer: bool, invalid: list[bool]
+) -> None:
+    """Whoever steps out of which call at call_start (all, some or none of them), each
+    plugin left in a call sees its hooks and one ending; one that stepped out sees nothing."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_CONFIG_FILE", "/dev/null")
+        session = boto3.Session(**CREDENTIALS)
+        sts = _offline_client(session, "sts")
+        plugins = [Leaving(f"leave-{i}", left) for i, left in enumerate(leaves)]
+        observer = Seen("observer", None, False)
+        everyone: list[Any] = [*plugins, *([observer] if with_observer else [])]
+        with botoware.install(session, plugins=everyone, autoload=False):
+            for number, bad in enumerate(invalid):
+                _CALL_NUMBER[0] = number
+                params = {"Unknown": "parameter"} if bad else {}  # bad: ParamValidationError
+                with contextlib.suppress(botocore.exceptions.ParamValidationError):
+                    sts.get_caller_identity(**params)
+    for plugin in plugins:
+        assert plugin.starts == list(range(len(invalid)))
+        expected = []
+        for number, bad in enumerate(invalid):
+            if number in plugin.leaves:
+                continue
+            expected += [(number, "end")] if bad else [(number, "before_sign"), (number, "end")]
+        assert plugin.hooks == expected
+    if with_observer:
+        assert observer.ended == ["sts.GetCallerIdentity"] * len(invalid)
