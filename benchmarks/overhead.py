@@ -329,24 +329,15 @@ class NoopMetricsHooks:
         pass
 
 
-class NoopTracingHooks:
+class NoopTracingHooks(NoopMetricsHooks):
     """The tracing plugin's hooks (default options), doing nothing: the floor for that set."""
 
     botoware_name = "noop-tracing-hooks"
-
-    def botoware_call_start(self, call: botoware.Call) -> None:
-        pass
 
     def botoware_request_created(self, call: botoware.Call) -> None:
         pass
 
     def botoware_response_received(self, call: botoware.Call) -> None:
-        pass
-
-    def botoware_after_call(self, call: botoware.Call) -> None:
-        pass
-
-    def botoware_after_call_error(self, call: botoware.Call) -> None:
         pass
 
 
