@@ -1,7 +1,8 @@
 """Covering clients, and knowing a session's clients without scanning the heap.
 
-Covering sets three instance attributes (``_make_api_call``, ``get_paginator``,
-``get_waiter``); :func:`uncover` removes them, and the class's own methods answer again.
+Covering sets a few instance attributes (``_make_api_call``, ``get_paginator``,
+``get_waiter`` and the presigners, see ``calls.PRESIGNERS``); :func:`uncover` removes them,
+and the class's own methods answer again.
 aiobotocore clients get the awaiting counterparts from :mod:`botoware.hooks.bridge.aio`.
 
 botocore keeps no list of a session's clients. From ``import botoware`` on, every new
