@@ -321,3 +321,11 @@ def test_extract_keeps_the_given_context() -> None:
     found = extract({"MessageAttributes": {"traceparent": {"StringValue": _TRACEPARENT}}}, base)
     assert found.get("k") == "v"
     assert _ids(_span_context(found)) == _IDS
+
+
+@pytest.mark.parametrize("key", ["Attributes", "attributes"], ids=["receive", "lambda-record"])
+def test_extract_reads_the_aws_trace_header(key: str) -> None:
+    """A message whose only trace context is its X-Ray AWSTraceHeader yields that context."""
+    header = "Root=1-0af76519-16cd43dd8448eb211c80319c;Parent=b7ad6b7169203331;Sampled=1"
+    found = _span_context(extract({"Body": "plain", key: {"AWSTraceHeader": header}}))
+    assert _ids(found) == _IDS and found.trace_flags.sampled

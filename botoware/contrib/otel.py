@@ -38,6 +38,7 @@ from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 
 from botoware.errors import BotowareWarning, ConfigurationError, MissingExtraError
+from botoware.plugins._aws_attributes import SQS_TRACE_HEADER
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
@@ -397,12 +398,48 @@ def extract(message: Mapping[str, Any] | str, context: Context | None = None) ->
     :param context: the context to add to (default: an empty one, as the propagator does).
     :return: a context whose span is the producer's span (a remote span context) when the
         message carried one, else ``context`` (or an empty context) unchanged.
+
+    When no message attribute carries trace context, an SQS message's ``AWSTraceHeader``
+    system attribute (X-Ray, asked for with ``MessageSystemAttributeNames=["AWSTraceHeader"]``
+    or ``["All"]``; always there in a Lambda SQS record that has one) is read with the global
+    propagator, or with the X-Ray propagator when the global one does not read X-Ray headers
+    and ``opentelemetry-propagator-aws-xray`` is installed.
     """
     for attributes in _attribute_maps(message):
         extracted = propagate.extract(attributes, context=context, getter=_GETTER)
         if trace.get_current_span(extracted).get_span_context().is_valid:
             return extracted
+    header = _trace_header(message)
+    if header is not None:
+        carrier = {_XRAY_KEY: header}
+        extracted = propagate.extract(carrier, context=context)
+        if trace.get_current_span(extracted).get_span_context().is_valid:
+            return extracted
+        try:
+            from opentelemetry.propagators.aws import AwsXRayPropagator
+        except ImportError:
+            pass
+        else:
+            extracted = AwsXRayPropagator().extract(carrier, context=context)
+            if trace.get_current_span(extracted).get_span_context().is_valid:
+                return extracted
     return context if context is not None else Context()
+
+
+_XRAY_KEY = "X-Amzn-Trace-Id"  # the X-Ray propagator's carrier key
+
+
+def _trace_header(message: Mapping[str, Any] | str) -> str | None:
+    """An SQS message's ``AWSTraceHeader`` system attribute, or None."""
+    if not isinstance(message, Mapping):
+        return None
+    for key in ("Attributes", "attributes"):  # ReceiveMessage, a Lambda SQS event record
+        attributes = message.get(key)
+        if isinstance(attributes, Mapping):
+            header = attributes.get(SQS_TRACE_HEADER)
+            if isinstance(header, str) and header:
+                return header
+    return None
 
 
 def _attribute_maps(message: Mapping[str, Any] | str) -> Iterable[Mapping[str, Any]]:

@@ -14,15 +14,11 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
-from botoware.plugins._aws_attributes import SQS_TRACE_HEADER
-
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, SpanContext, TracerProvider
     from opentelemetry.util.types import AttributeValue
 
 __all__ = ["link_producers", "process_span", "producer_span_context"]
-
-_XRAY_KEY = "X-Amzn-Trace-Id"  # the X-Ray propagator's carrier key
 
 
 @contextmanager
@@ -105,42 +101,13 @@ def link_producers(span: Span, messages: object) -> None:
 def producer_span_context(message: Mapping[str, Any]) -> SpanContext | None:
     """The span context the producer put into ``message``, or None when it carries none.
 
-    Reads what :func:`botoware.contrib.otel.extract` reads (message attributes, SNS
-    notifications), then the ``AWSTraceHeader`` system attribute, with the global propagator
-    or, when that does not read X-Ray headers, with the X-Ray propagator if installed.
+    What :func:`botoware.contrib.otel.extract` reads: message attributes, SNS
+    notifications, then the ``AWSTraceHeader`` system attribute.
     """
     from botoware.contrib.otel import extract
 
     found = trace.get_current_span(extract(message)).get_span_context()
-    if found.is_valid:
-        return found
-    header = _trace_header(message)
-    if header is None:
-        return None
-    # Imported here, as in the tracing plugin: loading the propagators takes milliseconds
-    # of each cold start, and only a message with a trace header gets here.
-    from opentelemetry import propagate
-
-    carrier = {_XRAY_KEY: header}
-    found = trace.get_current_span(propagate.extract(carrier)).get_span_context()
-    if found.is_valid:
-        return found
-    try:
-        from opentelemetry.propagators.aws import AwsXRayPropagator
-    except ImportError:
-        return None
-    found = trace.get_current_span(AwsXRayPropagator().extract(carrier)).get_span_context()
     return found if found.is_valid else None
-
-
-def _trace_header(message: Mapping[str, Any]) -> str | None:
-    for key in ("Attributes", "attributes"):  # ReceiveMessage, a Lambda SQS event record
-        attributes = message.get(key)
-        if isinstance(attributes, Mapping):
-            header = attributes.get(SQS_TRACE_HEADER)
-            if isinstance(header, str) and header:
-                return header
-    return None
 
 
 def _queue_name(message: Mapping[str, Any], queue_url: str | None) -> str | None:
