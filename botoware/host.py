@@ -606,6 +606,7 @@ class _SessionHost:
         self._reported: set[tuple[str, str]] = set()
         self._attached = False
         self._prefix = f"botoware-{id(self):x}"
+        self._late_start_uid = f"{self._prefix}-start-late"
         self._hook_handlers = bridge.make_handlers(self, session)
         # Clients whose _make_api_call something else wraps: their calls start at
         # provide-client-params (see bridge.start_handler), everyone else's before any event.
@@ -777,10 +778,6 @@ class _SessionHost:
             wanted[f"{self._prefix}-{hook}"] = (bridge.event_name(hook), self._hook_handlers[hook])
         return wanted
 
-    @property
-    def _late_start_uid(self) -> str:
-        return f"{self._prefix}-start-late"
-
     def _registers(self, uid: str, client: BaseClient | None) -> bool:
         """Whether handler ``uid`` belongs on ``client``'s emitter (None: the session's)."""
         return uid != self._late_start_uid or (client is not None and client in self._late)
@@ -870,12 +867,13 @@ class _SessionHost:
         if client in self._clients or bridge.is_covered(client):
             return
         self._clients.add(client)
-        if bridge.starts_late(client):
+        late = bridge.starts_late(client)
+        if late:
             self._late.add(client)
         for uid, (event, handler) in self._handlers.items():
             if self._registers(uid, client):
                 bridge.register(bridge.client_emitter(client), event, handler, uid)
-        bridge.cover(self, client, self._page_iterator_cls)
+        bridge.cover(self, client, self._page_iterator_cls, not late)
         self._client_created(client, None)
 
     def _client_created(self, client: BaseClient, names: list[str] | None) -> None:

@@ -19,7 +19,6 @@ from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider, RefreshableCredentials
 
 from botoware.hooks.bridge.calls import Running, Step, begin, presigning
-from botoware.hooks.bridge.clients import starts_early
 from botoware.hooks.bridge.events import Dispatcher
 from botoware.hooks.bridge.runs import END, page_run, wait_run
 
@@ -41,9 +40,9 @@ def make_api_call(
     service: str,
     service_id: str,
     region: str | None,
+    early: bool,
 ) -> Callable[..., Any]:
     """The covered ``_make_api_call`` of an aiobotocore client (see ``clients.cover``)."""
-    early = starts_early(original)
 
     async def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
         calling = begin(host, service, service_id, region, operation_name, api_params, early)

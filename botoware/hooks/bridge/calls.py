@@ -14,18 +14,14 @@ from types import TracebackType
 from typing import Any, final
 
 from botoware.hooks.bridge.events import (
-    HOOK_INDEX,
     NO_ROUTE,
     PENDING,
     RUN,
-    START_HOOK,
     Dispatcher,
     fail,
     start,
 )
 from botoware.hooks.call import Call, Run
-
-START = HOOK_INDEX[START_HOOK]
 
 
 @final
@@ -39,10 +35,10 @@ class Calling:
 
     __slots__ = ("_host", "_token", "call")
 
-    def __init__(self, host: Dispatcher | None, call: Call | None) -> None:
+    def __init__(self, host: Dispatcher, call: Call | None) -> None:
         self.call = call
         self._host = host
-        if call is not None and host is not None:
+        if call is not None:
             host.in_flight.add(call)
         self._token: contextvars.Token[Call | None] = PENDING.set(call)
 
@@ -53,8 +49,7 @@ class Calling:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         call = self.call
-        host = self._host
-        if call is None or host is None:
+        if call is None:
             PENDING.reset(self._token)
             return
         try:
@@ -63,6 +58,7 @@ class Calling:
         finally:
             # No longer in flight: a session waiting to detach may do so now.
             PENDING.reset(self._token)
+            host = self._host
             in_flight = host.in_flight
             in_flight.discard(call)
             if host.draining and not in_flight:
@@ -99,11 +95,11 @@ def begin(
     call._plans = plans
     call._route = route
     if early and not start(call):
-        return _unfollowed()
+        return _unfollowed(host)
     return Calling(host, call)
 
 
-def _unfollowed() -> Calling | None:
+def _unfollowed(host: Dispatcher) -> Calling | None:
     """What a call no plugin follows needs: nothing, unless an outer call is pending unbound.
 
     That outer call (one whose call_start made this call, say) must not be bound by this
@@ -112,7 +108,7 @@ def _unfollowed() -> Calling | None:
     pending = PENDING.get()
     if pending is None or pending._context is not None:
         return None
-    return Calling(None, None)
+    return Calling(host, None)
 
 
 PRESIGNERS = ("generate_presigned_url", "generate_presigned_post")
@@ -150,7 +146,7 @@ def presigning(
     call._plans = plans
     call._route = route
     if not start(call):
-        return _unfollowed()
+        return _unfollowed(host)
     return Calling(host, call)
 
 

@@ -92,9 +92,8 @@ def _sync_make_api_call(
     service: str,
     service_id: str,
     region: str | None,
+    early: bool,
 ) -> Callable[..., Any]:
-    early = starts_early(original)
-
     def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:
         calling = calls.begin(host, service, service_id, region, operation_name, api_params, early)
         if calling is None:
@@ -136,8 +135,11 @@ def make_handlers(host: Dispatcher, session: Any) -> dict[str, Handler]:
     return handlers
 
 
-def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
-    """Route a client's API calls, paginators and waiters through botoware."""
+def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any], early: bool) -> None:
+    """Route a client's API calls, paginators and waiters through botoware.
+
+    ``early``: not :func:`starts_late` (the host asks first, to place its handlers).
+    """
     service, service_id = service_of(client)
     region = client.meta.region_name
     if is_async(client):
@@ -157,7 +159,7 @@ def cover(host: Dispatcher, client: Any, page_iterator_cls: type[Any]) -> None:
         def page_class(paginator: Any) -> type[Any]:
             return page_iterator_cls
 
-    covered = make_api_call(host, client._make_api_call, service, service_id, region)
+    covered = make_api_call(host, client._make_api_call, service, service_id, region, early)
     attrs = client.__dict__
 
     def _make_api_call(operation_name: str, api_params: dict[str, Any]) -> Any:

@@ -264,7 +264,7 @@ def make_handler(host: Dispatcher, hook: str, adapt: Callable[[Any], Any] | None
             # A client whose _make_api_call another wrapper wraps (opentelemetry-
             # instrumentation-botocore's): that wrapper has begun by now.
             start(call)
-        plan = call._route[index]
+        plan = call._route[index]  # run_plan, inline: this runs on every event
         if plan is None:
             return None
         kwargs["call"] = call
